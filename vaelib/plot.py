@@ -1,0 +1,102 @@
+"""The course's figure style and small plotting helpers.
+
+Call :func:`use_style` once at the top of a chapter. Used in every chapter.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+# A colour-blind-safe palette (Okabe & Ito), named by role so chapters agree on meaning.
+PALETTE = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "green": "#009E73",
+    "red": "#D55E00",
+    "purple": "#CC79A7",
+    "sky": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+COLORS = list(PALETTE.values())
+# Roles: the data/truth, a model's estimate, a second estimator, a bound or a reference.
+TRUTH, MODEL, OTHER, REFERENCE = PALETTE["black"], PALETTE["blue"], PALETTE["orange"], PALETTE["red"]
+
+
+def use_style() -> None:
+    """Apply the course style: readable sizes, light grid, the palette as the colour cycle."""
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.4, 3.6),
+            "figure.dpi": 100,
+            "figure.constrained_layout.use": True,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": mpl.cycler(color=COLORS),
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "legend.frameon": False,
+            "image.cmap": "gray",
+        }
+    )
+
+
+def to_numpy(images) -> np.ndarray:
+    """Images as a float NumPy array of shape (N, H, W); accepts (N, 1, H, W) or (N, H*W)."""
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu().float().numpy()
+    images = np.asarray(images, dtype=float)
+    if images.ndim == 4:  # (N, 1, H, W) -> (N, H, W)
+        if images.shape[1] != 1:
+            raise ValueError(f"expected one channel, got images of shape {images.shape}")
+        images = images[:, 0]
+    elif images.ndim == 2:  # (N, H*W) -> (N, H, W) for square images
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError(f"rows of length {images.shape[1]} are not square images")
+        images = images.reshape(-1, side, side)
+    elif images.ndim != 3:
+        raise ValueError(f"images must be (N, H, W), (N, 1, H, W) or (N, H*W), got {images.shape}")
+    return images
+
+
+def image_grid(images, ncols=8, ax=None, title=None, vmin=0.0, vmax=1.0, pad=1, cmap="gray"):
+    """Tile images into one picture on ``ax``.
+
+    Parameters
+    ----------
+    images : Tensor or array, shape (N, 1, H, W), (N, H, W) or (N, H*W)
+    ncols : int
+        Images per row.
+    vmin, vmax : float or None
+        Colour limits; ``None`` scales to the data (useful for prototypes, which are signed).
+    """
+    images = to_numpy(images)
+    n, h, w = images.shape
+    nrows = int(np.ceil(n / ncols))
+    fill = np.nan
+    canvas = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), fill)
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[k]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(ncols * 0.6, nrows * 0.6))
+    cmap = mpl.colormaps[cmap].copy()
+    cmap.set_bad("white")
+    ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def subplots(nrows=1, ncols=1, width=None, height=None, **kwargs):
+    """``plt.subplots`` with the course's default panel size (3.2 x 2.8 inches per panel)."""
+    width = width if width is not None else 3.2 * ncols
+    height = height if height is not None else 2.8 * nrows
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
