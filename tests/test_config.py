@@ -23,7 +23,9 @@ def test_set_seed_rejects_non_integers(bad):
         config.set_seed(bad)
 
 
-@pytest.mark.parametrize(("value", "quick"), [("1", True), ("0", False), ("", False), ("yes", True)])
+@pytest.mark.parametrize(
+    ("value", "quick"), [("1", True), ("0", False), ("", False), ("yes", True)]
+)
 def test_quick_flag_reads_the_environment(monkeypatch, value, quick):
     monkeypatch.setenv("VAELIB_QUICK", value)
     reloaded = importlib.reload(config)

@@ -45,7 +45,9 @@ def test_bad_sizes(offline):
 
 def test_missing_file_names_file_and_fix(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "FALLBACK_DIR", tmp_path)
-    with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte.gz is missing.*git checkout"):
+    with pytest.raises(
+        FileNotFoundError, match="t10k-images-idx3-ubyte.gz is missing.*git checkout"
+    ):
         data.read_fallback()
 
 

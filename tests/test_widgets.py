@@ -46,8 +46,9 @@ def test_static_widget_shares_identical_frames():
 
 
 def test_initial_values_pick_the_start_frame():
-    html = widgets.interactive(draw, a=[0.0, 1.0, 2.0], b=[0.0, 1.0], initial={"a": 2.0, "b": 0.0},
-                               static=True).data
+    html = widgets.interactive(
+        draw, a=[0.0, 1.0, 2.0], b=[0.0, 1.0], initial={"a": 2.0, "b": 0.0}, static=True
+    ).data
     data = frames_data(html)
     first = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
     assert first == data["frames"][data["index"][2 * 2 + 0]]

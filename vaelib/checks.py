@@ -14,7 +14,9 @@ def as_tensor(name: str, value, *, dtype: torch.dtype | None = None) -> torch.Te
     if isinstance(value, torch.Tensor):
         return value if dtype is None else value.to(dtype)
     try:
-        return torch.as_tensor(value, dtype=dtype if dtype is not None else torch.get_default_dtype())
+        return torch.as_tensor(
+            value, dtype=dtype if dtype is not None else torch.get_default_dtype()
+        )
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"{name} must be a tensor or a number, got {type(value).__name__}") from err
 

@@ -83,12 +83,17 @@ def load_mnist(
     if data is None:
         data = _from_fallback()
     data = MNIST(
-        data.x_train[:n_train], data.y_train[:n_train],
-        data.x_test[:n_test], data.y_test[:n_test], data.source,
+        data.x_train[:n_train],
+        data.y_train[:n_train],
+        data.x_test[:n_test],
+        data.y_test[:n_test],
+        data.source,
     )
     if verbose:
-        print(f"MNIST: {data.source}; using {len(data.x_train):,} train / {len(data.x_test):,} "
-              "held-out images")
+        print(
+            f"MNIST: {data.source}; using {len(data.x_train):,} train / {len(data.x_test):,} "
+            "held-out images"
+        )
     return data
 
 
@@ -106,7 +111,10 @@ def _from_torchvision(root: Path, download: bool) -> MNIST | None:
     except Exception:  # no network, no files, or no torchvision: use the shipped copy
         return None
     return MNIST(
-        _to_float(train.data), train.targets.long(), _to_float(test.data), test.targets.long(),
+        _to_float(train.data),
+        train.targets.long(),
+        _to_float(test.data),
+        test.targets.long(),
         source="torchvision (60,000 train / 10,000 test)",
     )
 
@@ -140,7 +148,10 @@ def _from_fallback() -> MNIST:
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
     train, test = order[:FALLBACK_TRAIN_SIZE], order[FALLBACK_TRAIN_SIZE:]
     return MNIST(
-        _to_float(x[train]), y[train], _to_float(x[test]), y[test],
+        _to_float(x[train]),
+        y[train],
+        _to_float(x[test]),
+        y[test],
         source="offline fallback: the shipped MNIST test set split 8,000 train / 2,000 held-out "
         "(torchvision's MNIST was not available)",
     )

@@ -152,7 +152,9 @@ def kl_normal(mu_q, log_var_q, mu_p, log_var_p, reduction="batchmean") -> torch.
         check_finite(name, t)
         check_broadcast("mu_q", mu_q, name, t)
     kl = 0.5 * (
-        log_var_p - log_var_q + (torch.exp(log_var_q) + (mu_q - mu_p).pow(2)) * torch.exp(-log_var_p)
+        log_var_p
+        - log_var_q
+        + (torch.exp(log_var_q) + (mu_q - mu_p).pow(2)) * torch.exp(-log_var_p)
         - 1.0
     )
     return reduce(kl, reduction)

@@ -23,7 +23,8 @@ PALETTE = {
 }
 COLORS = list(PALETTE.values())
 # Roles: the data/truth, a model's estimate, a second estimator, a bound or a reference.
-TRUTH, MODEL, OTHER, REFERENCE = PALETTE["black"], PALETTE["blue"], PALETTE["orange"], PALETTE["red"]
+TRUTH, MODEL = PALETTE["black"], PALETTE["blue"]
+OTHER, REFERENCE = PALETTE["orange"], PALETTE["red"]
 
 
 def use_style() -> None:
@@ -83,11 +84,10 @@ def image_grid(images, ncols=8, ax=None, title=None, vmin=0.0, vmax=1.0, pad=1, 
     canvas = np.full((nrows * (h + pad) - pad, ncols * (w + pad) - pad), fill)
     for k in range(n):
         r, c = divmod(k, ncols)
-        canvas[r * (h + pad): r * (h + pad) + h, c * (w + pad): c * (w + pad) + w] = images[k]
+        canvas[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[k]
     if ax is None:
         _, ax = plt.subplots(figsize=(ncols * 0.6, nrows * 0.6))
-    cmap = mpl.colormaps[cmap].copy()
-    cmap.set_bad("white")
+    cmap = mpl.colormaps[cmap].with_extremes(bad="white")
     ax.imshow(canvas, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -100,3 +100,45 @@ def subplots(nrows=1, ncols=1, width=None, height=None, **kwargs):
     width = width if width is not None else 3.2 * ncols
     height = height if height is not None else 2.8 * nrows
     return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def hist_estimates(ax, samples, truth=None, bins=60, xlim=None, colors=None):
+    """Overlaid histograms of several estimators' samples, with the true value as a vertical line.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    samples : dict of str to Tensor or array, shape (R,)
+        One set of estimates per estimator, keyed by the legend label.
+    truth : float, optional
+        The value every estimator aims at, drawn dashed in the ``TRUTH`` colour.
+    bins : int
+        Number of bins over ``xlim``, shared by every histogram.
+    xlim : (float, float), optional
+        The x-range (samples outside it are not drawn); by default the 0.5th to 99.5th
+        percentile of all samples.
+    colors : dict of str to colour, optional
+        Colour per estimator; the palette in order by default.
+
+    Used in chapter 3 (gradient estimators).
+    """
+    arrays = {name: _flat(values) for name, values in samples.items()}
+    if xlim is None:
+        xlim = tuple(np.percentile(np.concatenate(list(arrays.values())), [0.5, 99.5]))
+    edges = np.linspace(xlim[0], xlim[1], bins + 1)
+    for k, (name, values) in enumerate(arrays.items()):
+        color = (colors or {}).get(name, COLORS[k % len(COLORS)])
+        style = {"bins": edges, "density": True, "color": color}
+        ax.hist(values, histtype="stepfilled", alpha=0.3, label=name, **style)
+        ax.hist(values, histtype="step", **style)
+    if truth is not None:
+        ax.axvline(truth, color=TRUTH, lw=1.5, ls="--", label="true value")
+    ax.set_xlim(*xlim)
+    return ax
+
+
+def _flat(values) -> np.ndarray:
+    """A tensor or array as a flat float NumPy array."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float).ravel()

@@ -55,7 +55,9 @@ class MeanVarianceNet(nn.Module):
         if variance not in VARIANCE_MODES:
             raise ValueError(f"variance must be one of {VARIANCE_MODES}, got {variance!r}")
         self.variance, self.log_var_min = variance, log_var_min
-        self.body = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh())
+        self.body = nn.Sequential(
+            nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh()
+        )
         self.mu_head = nn.Linear(hidden, 1)
         self.log_var_head = nn.Linear(hidden, 1)
         self.shared_log_var = nn.Parameter(torch.zeros(1))

@@ -64,7 +64,9 @@ def _check_params(params) -> dict:
         raise ValueError("interactive() needs at least one parameter grid, e.g. mu=[0, 1, 2]")
     grids = {}
     for name, values in params.items():
-        values = list(np.asarray(values).tolist()) if isinstance(values, np.ndarray) else list(values)
+        values = (
+            list(np.asarray(values).tolist()) if isinstance(values, np.ndarray) else list(values)
+        )
         if len(values) < 2:
             raise ValueError(f"the grid for {name!r} needs at least two values, got {values!r}")
         grids[name] = values
@@ -81,7 +83,9 @@ def _initial_indices(grids, initial) -> dict:
         if name not in initial:
             start[name] = len(values) // 2
             continue
-        distances = [abs(v - initial[name]) if _is_number(v) else v != initial[name] for v in values]
+        distances = [
+            abs(v - initial[name]) if _is_number(v) else v != initial[name] for v in values
+        ]
         start[name] = int(np.argmin(distances))
     return start
 
@@ -106,8 +110,10 @@ def live_widget(fn, grids, start):
 
     sliders = {
         name: ipywidgets.SelectionSlider(
-            options=[(_label(v), v) for v in values], value=values[start[name]],
-            description=name, continuous_update=False,
+            options=[(_label(v), v) for v in values],
+            value=values[start[name]],
+            description=name,
+            continuous_update=False,
             layout=ipywidgets.Layout(width="420px"),
         )
         for name, values in grids.items()
@@ -171,12 +177,13 @@ def static_html(grids, start, frames, index) -> str:
             f'<label class="vaelib-widget-row"><span class="vaelib-widget-name">'
             f'{html.escape(name)}</span> <input type="range" min="0" max="{len(values) - 1}" '
             f'step="1" value="{start[name]}" data-labels="{labels}"> '
-            f'<output>{html.escape(_label(values[start[name]]))}</output></label>'
+            f"<output>{html.escape(_label(values[start[name]]))}</output></label>"
         )
     data = json.dumps({"frames": frames, "index": index, "strides": strides})
     return f"""<div class="vaelib-widget" id="{uid}">
-<div class="vaelib-widget-controls">{''.join(rows)}</div>
-<img class="vaelib-widget-frame" alt="interactive figure" src="data:image/png;base64,{frames[first]}">
+<div class="vaelib-widget-controls">{"".join(rows)}</div>
+<img class="vaelib-widget-frame" alt="interactive figure"
+ src="data:image/png;base64,{frames[first]}">
 <script type="application/json" class="vaelib-widget-data">{data}</script>
 <script>
 (function () {{
