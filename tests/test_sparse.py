@@ -1,0 +1,285 @@
+"""Tests for vaelib.sparse and vaelib.sparse_metrics (chapter 7, the implicit-EM sparse encoder)."""
+
+import math
+
+import pytest
+import torch
+
+from vaelib import sparse as sp
+from vaelib import sparse_metrics as sm
+from vaelib.data import load_mnist
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: extra threads only add overhead on a shared CPU
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def mnist_small():
+    data = load_mnist(n_train=1024, verbose=False)
+    return data.x_train.reshape(-1, 784)  # (N, 1, 28, 28) -> (N, 784)
+
+
+# --- the gradient identity and the loss terms ------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-6), (torch.float32, 1e-6)])
+def test_gradient_of_lse_is_the_responsibility(dtype, tol):
+    torch.manual_seed(0)
+    a = torch.relu(3 * torch.randn(200, 64, dtype=torch.float64))
+    grad, r = sp.gradient_identity(a, dtype=dtype)
+    assert grad.dtype == dtype
+    assert (grad - r).abs().max() < tol
+    assert torch.allclose(r.sum(dim=1), torch.ones(200, dtype=dtype))
+
+
+def test_identity_is_exact_in_float64_through_the_encoder():
+    torch.manual_seed(1)
+    encoder = sp.Encoder(784, 16).double()
+    a = encoder(torch.rand(32, 784, dtype=torch.float64)).detach().requires_grad_(True)
+    sp.lse_loss(a, reduction="sum").backward()
+    assert (a.grad - sp.responsibilities(a)).abs().max() < 1e-12
+
+
+def test_lse_matches_naive_formula_and_is_stable():
+    a = torch.tensor([[0.0, 1.0, 2.0], [3.0, 3.0, 3.0]], dtype=torch.float64)
+    naive = -torch.log(torch.exp(-a).sum(dim=1))
+    assert torch.allclose(sp.lse_loss(a, reduction="none"), naive)
+    assert sp.lse_loss(a, reduction="sum") == pytest.approx(float(naive.sum()))
+    big = torch.tensor([[1000.0, 1001.0]])  # exp(-1000) underflows in the naive formula
+    assert sp.lse_loss(big).item() == pytest.approx(1000 - math.log(1 + math.exp(-1)))
+
+
+def test_lse_alone_is_minimised_by_silence():
+    # LSE(a) >= -log K for a >= 0, with equality only when every unit outputs zero.
+    assert sp.lse_loss(torch.zeros(5, 8)).item() == pytest.approx(-math.log(8))
+    assert sp.lse_loss(torch.rand(5, 8)).item() > -math.log(8)
+
+
+def test_variance_loss_known_value():
+    a = torch.tensor([[0.0, 0.0], [2.0, 4.0]])  # biased variances 1 and 4
+    expected = -(math.log(1 + sp.EPS) + math.log(4 + sp.EPS))
+    assert sp.variance_loss(a).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_correlation_matches_torch_and_decorrelation_known_values():
+    torch.manual_seed(2)
+    a = torch.randn(500, 4, dtype=torch.float64)
+    assert torch.allclose(sp.correlation(a, eps=0.0), torch.corrcoef(a.T), atol=1e-12)
+    col = torch.randn(100, 1, dtype=torch.float64)
+    assert sp.decorrelation_loss(torch.cat([col, 2 * col], 1), eps=0.0).item() == pytest.approx(2.0)
+    orthogonal = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    assert sp.decorrelation_loss(orthogonal).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_implicit_em_loss_is_the_weighted_sum_of_terms():
+    torch.manual_seed(3)
+    a = torch.relu(torch.randn(64, 8))
+    total = sp.implicit_em_loss(a, lambda_var=0.3, lambda_tc=0.7, lambda_lse=2.0)
+    parts = 2.0 * sp.lse_loss(a) + 0.3 * sp.variance_loss(a) + 0.7 * sp.decorrelation_loss(a)
+    assert total.item() == pytest.approx(parts.item(), rel=1e-6)
+    no_lse = sp.implicit_em_loss(a, 0.3, 0.7, lambda_lse=0.0)
+    assert no_lse.item() == pytest.approx((parts - 2.0 * sp.lse_loss(a)).item(), rel=1e-6)
+
+
+def test_sae_loss_known_value():
+    x, x_hat, a = torch.ones(2, 3), torch.zeros(2, 3), torch.tensor([[1.0, -2.0], [0.0, 1.0]])
+    assert sp.sae_loss(x, x_hat, a, l1=0.5).item() == pytest.approx(3.0 + 0.5 * 2.0)
+
+
+# --- models, parameter counts, bad input ------------------------------------------------------
+
+
+def test_parameter_counts():
+    assert sm.count_params(sp.Encoder()) == 784 * 64 + 64 == 50_240
+    assert sm.count_params(sp.SparseAutoencoder()) == 101_200
+
+
+def test_encoder_accepts_images_and_rows():
+    encoder = sp.Encoder(784, 8)
+    images = torch.rand(3, 1, 28, 28)
+    a = encoder(images)
+    assert a.shape == (3, 8) and (a >= 0).all()
+    assert torch.equal(a, encoder(images.reshape(3, 784)))
+    assert encoder.prototypes.shape == (8, 784)
+
+
+def test_wrong_feature_size_gives_a_clear_error():
+    with pytest.raises(ValueError, match="700 features per example but the model expects 784"):
+        sp.Encoder()(torch.rand(4, 700))
+    with pytest.raises(ValueError, match="batch dimension"):
+        sp.Encoder()(torch.rand(784))
+
+
+def test_nan_input_gives_a_clear_error():
+    x = torch.rand(4, 784)
+    x[1, 5] = float("nan")
+    with pytest.raises(ValueError, match="x contains NaN"):
+        sp.SparseAutoencoder()(x)
+    with pytest.raises(ValueError, match="a contains NaN"):
+        sp.lse_loss(torch.tensor([[0.0, float("nan")]]))
+
+
+def test_bad_codes_and_batches_are_refused():
+    with pytest.raises(ValueError, match=r"a must have shape \(B, K\)"):
+        sp.variance_loss(torch.rand(10))
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        sp.decorrelation_loss(torch.rand(1, 4))
+    with pytest.raises(ValueError, match="batch_size"):
+        sp.train_encoder(torch.rand(10, 784), batch_size=64, num_epochs=1)
+    with pytest.raises(ValueError, match="width must be at least 2"):
+        sp.Encoder(784, 1)
+
+
+# --- metrics on hand-built codes -------------------------------------------------------------
+
+
+def test_dead_units_and_l0():
+    a = torch.zeros(2000, 4)
+    a[:, 0] = 1.0  # always on
+    a[::2, 1] = 2.0  # on half the time
+    a[0, 2] = 5.0  # on once: a rate of 1/2000 < 0.1%, so dead
+    assert sm.dead_units(a) == 2
+    assert sm.dead_units(a, min_rate=1e-4) == 1
+    assert sm.l0(a) == pytest.approx(1 + 0.5 + 1 / 2000)
+    assert torch.allclose(
+        sm.activity_rate(a), torch.tensor([1.0, 0.5, 1 / 2000, 0.0], dtype=torch.float64)
+    )
+
+
+def test_redundancy_counts_correlated_live_pairs():
+    torch.manual_seed(4)
+    base = torch.relu(torch.randn(1000, 1))
+    other = torch.relu(torch.randn(1000, 1))
+    a = torch.cat(
+        [base, 2 * base, base + 0.01 * torch.rand(1000, 1), other, torch.zeros(1000, 1)], 1
+    )
+    assert sm.redundancy(a) == 3  # the three copies of base pair up three ways; dead unit ignored
+    assert sm.redundancy(a[:, 3:]) == 0
+
+
+def test_responsibility_and_usage_entropy():
+    k = 8
+    assert sm.responsibility_entropy(torch.zeros(10, k)) == pytest.approx(math.log(k))
+    winner = torch.full((k, k), 50.0) - 50.0 * torch.eye(k)  # input i: unit i has energy 0
+    assert sm.responsibility_entropy(winner) == pytest.approx(0.0, abs=1e-12)
+    assert sm.usage_entropy(winner) == pytest.approx(math.log(k))
+    one_winner = winner[[0] * k]  # every input claimed by unit 0: usage collapses
+    assert sm.usage_entropy(one_winner) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_explained_variance_and_reconstruction_error():
+    torch.manual_seed(5)
+    x = torch.rand(50, 6)
+    assert sm.explained_variance(x, x) == pytest.approx(1.0)
+    assert sm.explained_variance(x, x.mean(0).expand_as(x)) == pytest.approx(0.0, abs=1e-12)
+    assert sm.reconstruction_error(torch.ones(4, 3), torch.zeros(4, 3)) == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="must match"):
+        sm.explained_variance(x, x[:, :5])
+
+
+def test_probe_accuracy_separable_and_random():
+    g = torch.Generator().manual_seed(6)
+    y = torch.randint(0, 3, (600,), generator=g)
+    z = torch.randn(600, 5, generator=g) * 0.1 + torch.nn.functional.one_hot(y, 5).double()
+    assert sm.probe_accuracy(z[:400], y[:400], z[400:], y[400:], max_iter=50) == 1.0
+    noise = torch.randn(600, 5, generator=g)
+    assert sm.probe_accuracy(noise[:400], y[:400], noise[400:], y[400:], max_iter=50) < 0.5
+    with pytest.raises(ValueError, match="one label"):
+        sm.probe_accuracy(z, y[:10], z, y)
+
+
+# --- implicit decoder and training ---------------------------------------------------------------
+
+
+def test_implicit_decoder_is_the_least_squares_fit(mnist_small):
+    torch.manual_seed(7)
+    encoder = sp.Encoder(784, 16)
+    x = mnist_small[:256]
+    scale, offset = sp.fit_implicit_decoder(encoder, x)
+    a = encoder(x).detach()
+    best = sm.reconstruction_error(x, sp.implicit_decode(encoder, a, scale, offset))
+    for factor in (0.9, 1.1):
+        worse_offset = offset + 0.01
+        assert (
+            sm.reconstruction_error(x, sp.implicit_decode(encoder, a, scale * factor, offset))
+            > best
+        )
+        assert (
+            sm.reconstruction_error(x, sp.implicit_decode(encoder, a, scale, worse_offset)) > best
+        )
+
+
+def test_training_is_seeded(mnist_small):
+    kw = dict(width=8, num_epochs=1, batch_size=128, seed=3)
+    first, h1 = sp.train_encoder(mnist_small, **kw)
+    second, h2 = sp.train_encoder(mnist_small, **kw)
+    assert torch.equal(first.prototypes, second.prototypes) and h1 == h2
+
+
+def test_sae_training_lowers_its_loss(mnist_small):
+    sae, history = sp.train_sae(mnist_small, width=16, num_epochs=4, batch_size=128, lr=1e-2)
+    assert history[-1] < 0.7 * history[0]
+
+
+def test_ablation_claims_at_small_size(mnist_small):
+    """The chapter's claims: LSE alone kills most units; the variance term keeps them alive but
+    redundant; decorrelation removes the redundancy; LSE makes the code sparser."""
+    kw = dict(width=16, num_epochs=8, batch_size=128, seed=0)
+    configs = {
+        "lse": dict(lambda_var=0.0, lambda_tc=0.0),
+        "var": dict(lambda_var=0.01, lambda_tc=0.0),
+        "full": dict(lambda_var=0.01, lambda_tc=0.01),
+        "nolse": dict(lambda_var=0.01, lambda_tc=0.01, lambda_lse=0.0),
+    }
+    codes = {}
+    for name, weights in configs.items():
+        model, _ = sp.train_encoder(mnist_small, **weights, **kw)
+        with torch.no_grad():
+            codes[name] = model(mnist_small)
+    assert sm.dead_units(codes["lse"]) > 16 // 2
+    assert sm.dead_units(codes["var"]) == 0 and sm.dead_units(codes["full"]) == 0
+    assert sm.redundancy(codes["var"]) > 10 * max(1, sm.redundancy(codes["full"]))
+    assert sm.l0(codes["full"]) < 0.75 * sm.l0(codes["nolse"])
+
+
+def test_scaling_the_codes_lowers_the_variance_term_only():
+    """Exercise 2: the objective is unbounded below (a ReLU code scaled by c)."""
+    torch.manual_seed(8)
+    a, c, k = torch.relu(torch.randn(256, 8, dtype=torch.float64)), 3.0, 8
+    shift = sp.variance_loss(c * a, eps=0.0) - sp.variance_loss(a, eps=0.0)
+    assert shift.item() == pytest.approx(-2 * k * math.log(c))
+    change = sp.decorrelation_loss(c * a, eps=0.0) - sp.decorrelation_loss(a, eps=0.0)
+    assert change.item() == pytest.approx(0.0, abs=1e-10)
+
+
+def test_evaluate_and_mean_sd(mnist_small):
+    torch.manual_seed(9)
+    labels = torch.arange(len(mnist_small)) % 10
+    x_train, x_test = mnist_small[:512], mnist_small[512:]
+    y_train, y_test = labels[:512], labels[512:]
+    encoder, sae = sp.Encoder(784, 8), sp.SparseAutoencoder(784, 8)
+    iem = sm.evaluate(encoder, x_train, y_train, x_test, y_test, probe_iter=5)
+    std = sm.evaluate(sae, x_train, y_train, x_test, y_test, probe_iter=5)
+    assert iem.keys() == std.keys() and iem["params"] == 784 * 8 + 8
+    assert math.isnan(std["scale"]) and not math.isnan(iem["scale"])
+    assert iem["explained_variance"] >= -1e-9  # the least-squares fit can always choose scale 0
+    with pytest.raises(TypeError, match="Encoder or a SparseAutoencoder"):
+        sm.evaluate(torch.nn.Linear(784, 8), x_train, y_train, x_test, y_test)
+    stats = sm.mean_sd([{"m": 1.0}, {"m": 2.0}, {"m": 3.0}])
+    assert stats["m"] == pytest.approx((2.0, 1.0))
+    assert sm.mean_sd([{"m": 5.0}])["m"] == (5.0, 0.0)
+
+
+def test_prototype_images_are_scaled_rows_of_w():
+    torch.manual_seed(10)
+    encoder = sp.Encoder(784, 8)
+    images = sp.prototype_images(encoder, 3)
+    assert images.shape == (3, 28, 28)
+    assert torch.allclose(images.abs().amax(dim=(1, 2)), torch.ones(3, dtype=torch.float64))
+    row = encoder.prototypes[1].double()
+    assert torch.allclose(images[1].flatten(), row / row.abs().max())
