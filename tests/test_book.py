@@ -1,0 +1,132 @@
+"""The book builds with ``-W -n`` (no warnings) at quick size, and the built site needs no network.
+
+The build itself (``VAELIB_QUICK=1 VAELIB_STATIC=1 jupyter-book build . --all -W -n``, into
+``_build/quick``) is the ``quick_book`` fixture of conftest.py; tests/test_browser.py reuses it.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+import yaml
+from conftest import BUILD_LOG, ROOT, toc_files
+
+pytestmark = pytest.mark.book
+
+
+class Resources(HTMLParser):
+    """Collect the URLs a page loads by itself (scripts, styles, images, frames, fonts...).
+
+    Links a reader may click (``<a href>``) are not loaded by the page and are left out.
+    """
+
+    LOADING = {
+        "script": "src",
+        "img": "src",
+        "iframe": "src",
+        "source": "src",
+        "audio": "src",
+        "video": "src",
+        "embed": "src",
+        "object": "data",
+    }
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.LOADING and attrs.get(self.LOADING[tag]):
+            self.urls.append(attrs[self.LOADING[tag]])
+        if tag == "link" and attrs.get("href"):
+            rel = (attrs.get("rel") or "").lower()
+            if any(
+                kind in rel
+                for kind in ("stylesheet", "preload", "prefetch", "icon", "modulepreload")
+            ):
+                self.urls.append(attrs["href"])
+
+
+REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
+
+
+def remote_resources(html: str) -> list[str]:
+    parser = Resources()
+    parser.feed(html)
+    return [url for url in parser.urls if REMOTE.match(url)]
+
+
+def test_book_builds_without_warnings(quick_book):
+    assert quick_book.returncode == 0 and not quick_book.warnings(), (
+        f"jupyter-book build -W -n failed (exit {quick_book.returncode}); full log in {BUILD_LOG}."
+        "\nWarnings and errors:\n"
+        + "\n".join(quick_book.warnings() or quick_book.log.splitlines()[-40:])
+    )
+    print(f"quick book built in {quick_book.seconds:.0f} s")
+
+
+def test_every_toc_page_is_built(quick_book):
+    assert (quick_book.html / "index.html").is_file(), "the build wrote no index.html"
+    missing = [f for f in toc_files() if not (quick_book.html / f"{f}.html").is_file()]
+    assert not missing, f"pages listed in _toc.yml but not built: {missing}"
+
+
+def test_mathjax_is_served_from_the_build(quick_book):
+    mathjax = quick_book.html / "_static" / "mathjax"
+    assert (mathjax / "tex-chtml.js").is_file(), "book/_ext/mathjax_offline.py did not copy MathJax"
+    fonts = list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+    assert fonts, "MathJax's CommonHTML fonts were not copied"
+    for page in sorted(quick_book.html.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        remote = [
+            u
+            for u in re.findall(r"""["']([^"']*mathjax[^"']*)["']""", text, re.I)
+            if REMOTE.match(u)
+        ]
+        assert not remote, f"{page.relative_to(quick_book.html)} loads MathJax from {remote}"
+
+
+def test_pages_load_nothing_from_the_network(quick_book):
+    """Scripts, styles, fonts and images all come from the build; only links point outside."""
+    offenders = {}
+    for page in sorted(quick_book.html.rglob("*.html")):
+        remote = remote_resources(page.read_text(encoding="utf-8"))
+        if remote:
+            offenders[str(page.relative_to(quick_book.html))] = remote
+    assert not offenders, f"pages that load resources from the network: {offenders}"
+    for css in sorted((quick_book.html / "_static").rglob("*.css")):
+        imports = re.findall(
+            r"@import\s+(?:url\()?[\"']?(https?://[^\"')\s]+)", css.read_text("utf-8")
+        )
+        assert not imports, f"{css.relative_to(quick_book.html)} imports {imports}"
+
+
+def test_chapter_pages_have_static_sliders_and_colab_button(quick_book):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].removeprefix("https://github.com/")
+    branch = config["repository"]["branch"]
+    chapters = [f for f in toc_files() if f.startswith("chapters/")]
+    assert chapters, "_toc.yml lists no chapter"
+    for chapter in chapters:
+        text = (quick_book.html / f"{chapter}.html").read_text(encoding="utf-8")
+        assert 'class="vaelib-widget"' in text, f"{chapter}: no static slider (VAELIB_STATIC=1?)"
+        assert "jupyter-widgets" not in text, f"{chapter}: a live ipywidget leaked into the HTML"
+        colab = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{chapter}.ipynb"
+        assert colab in text, f"{chapter}: no Colab launch button to {colab}"
+
+
+def test_remote_resource_detection_is_not_vacuous():
+    """The checker above must see a remote script, font stylesheet or image when there is one."""
+    html = (
+        '<script src="https://cdn.example/x.js"></script><link rel="stylesheet" '
+        'href="//fonts.example/css"><img src="http://a/b.png"><a href="https://ok.example">x</a>'
+        '<script src="_static/local.js"></script>'
+    )
+    assert remote_resources(html) == [
+        "https://cdn.example/x.js",
+        "//fonts.example/css",
+        "http://a/b.png",
+    ]
