@@ -1,0 +1,191 @@
+"""Tests for vaelib.models: shapes, the loss decomposition, the MLP reference, clear errors."""
+
+import pytest
+import torch
+import torchvision
+from torch.distributions import Bernoulli, Normal, kl_divergence
+
+from vaelib.losses import kl_std_normal
+from vaelib.models import (
+    VAE,
+    ConvDecoder,
+    ConvEncoder,
+    MLPDecoder,
+    MLPEncoder,
+    ResNet18Encoder,
+    conv_vae,
+    mlp_vae,
+    vae_loss,
+)
+from vaelib.models.vae import reconstruction_nll
+
+
+@pytest.fixture
+def x():
+    return torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize(
+    "encoder", [lambda: ResNet18Encoder(8), lambda: ConvEncoder(8), lambda: MLPEncoder(8)]
+)
+def test_encoder_shapes(encoder, x):
+    mu, log_var = encoder()(x)
+    assert mu.shape == (4, 8) and log_var.shape == (4, 8)
+
+
+def test_resnet_default_latent_dim_and_stem(x):
+    encoder = ResNet18Encoder()
+    assert encoder.latent_dim == 128
+    assert encoder.features.conv1.in_channels == 1
+    assert encoder.features.conv1.stride == (2, 2)
+    assert encoder(x)[0].shape == (4, 128)
+
+
+def test_resnet_pretrained_falls_back_with_reason(monkeypatch):
+    def offline(self, *args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(torchvision.models.ResNet18_Weights, "get_state_dict", offline)
+    encoder = ResNet18Encoder(4, pretrained=True)
+    assert not encoder.pretrained
+    assert "random" in encoder.weights_source and "Name or service" in encoder.weights_source
+
+
+def test_resnet_pretrained_sums_rgb_filters_into_one_channel(monkeypatch):
+    imagenet = torchvision.models.resnet18(weights=None).state_dict()
+    monkeypatch.setattr(
+        torchvision.models.ResNet18_Weights, "get_state_dict", lambda self, *a, **k: imagenet
+    )
+    encoder = ResNet18Encoder(4, pretrained=True)
+    assert encoder.pretrained and "ImageNet" in encoder.weights_source
+    expected = imagenet["conv1.weight"].sum(dim=1, keepdim=True)
+    torch.testing.assert_close(encoder.features.conv1.weight, expected)
+    torch.testing.assert_close(
+        encoder.features.layer4[1].conv2.weight, imagenet["layer4.1.conv2.weight"]
+    )
+
+
+def test_resnet_full_stem_keeps_the_resolution(x):
+    encoder = ResNet18Encoder(4, stem="full")
+    assert encoder.features.conv1.stride == (1, 1)
+    assert isinstance(encoder.features.maxpool, torch.nn.Identity)
+    assert encoder(x)[0].shape == (4, 4)
+    with pytest.raises(ValueError, match="stem must be one of"):
+        ResNet18Encoder(4, stem="cifar")
+
+
+@pytest.mark.parametrize("decoder", [lambda: ConvDecoder(3), lambda: MLPDecoder(3)])
+def test_decoder_shapes(decoder):
+    assert decoder()(torch.randn(5, 3)).shape == (5, 1, 28, 28)
+
+
+def test_vae_outputs(x):
+    torch.manual_seed(0)
+    model = conv_vae(latent_dim=3)
+    out = model(x)
+    assert out.logits.shape == x.shape and out.mu.shape == out.z.shape == (4, 3)
+    assert model.reconstruct(x).shape == x.shape
+    samples = model.sample(6, generator=torch.Generator().manual_seed(1))
+    assert samples.shape == (6, 1, 28, 28)
+    assert samples.min() >= 0 and samples.max() <= 1
+
+
+def test_loss_decomposes_into_recon_plus_beta_kl(x):
+    torch.manual_seed(0)
+    logits, mu, log_var = torch.randn(4, 1, 28, 28), torch.randn(4, 5), torch.randn(4, 5)
+    for beta in (0.0, 1.0, 4.0):
+        terms = vae_loss(x, logits, mu, log_var, beta=beta)
+        torch.testing.assert_close(terms.loss, terms.recon + beta * terms.kl, rtol=0, atol=0)
+    # each term against torch.distributions, summed per image and averaged over the batch
+    recon = -Bernoulli(logits=logits, validate_args=False).log_prob(x).sum(dim=(1, 2, 3)).mean()
+    q, prior = Normal(mu, (0.5 * log_var).exp()), Normal(0.0, 1.0)
+    torch.testing.assert_close(terms.recon, recon)
+    torch.testing.assert_close(terms.kl, kl_divergence(q, prior).sum(dim=1).mean())
+    torch.testing.assert_close(terms.kl, kl_std_normal(mu, log_var))
+
+
+def test_gaussian_reconstruction_is_fixed_variance_nll(x):
+    logits = torch.randn(4, 1, 28, 28)
+    got = reconstruction_nll(x, logits, likelihood="gaussian", sigma=0.3)
+    expected = -Normal(torch.sigmoid(logits), 0.3).log_prob(x).sum(dim=(1, 2, 3)).mean()
+    torch.testing.assert_close(got, expected)
+
+
+def test_pixel_mean_reconstruction_is_beta_784(x):
+    logits, mu, log_var = torch.randn(4, 1, 28, 28), torch.randn(4, 2), torch.randn(4, 2)
+    mean_loss = vae_loss(x, logits, mu, log_var, beta=1.0, recon_reduction="mean").loss
+    sum_loss = vae_loss(x, logits, mu, log_var, beta=784.0).loss
+    torch.testing.assert_close(mean_loss * 784, sum_loss)
+
+
+def adam_run(x, reduction, beta, eps):
+    torch.manual_seed(0)
+    model = conv_vae(2, (4, 8), (8, 4), recon_reduction=reduction)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=eps)
+    for _ in range(5):
+        loss = model.loss(x, beta=beta).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_adam_trains_pixel_mean_loss_like_beta_784(x):
+    """Adam ignores the loss's overall scale, so averaging over pixels acts as beta = 784."""
+    # without Adam's eps the two trajectories are the same
+    mean_loss, beta_784 = adam_run(x, "mean", 1.0, 1e-12), adam_run(x, "sum", 784.0, 1e-12)
+    torch.testing.assert_close(mean_loss, beta_784, rtol=0, atol=1e-5)
+    # with the default eps = 1e-8 they differ slightly, far less than from beta = 1
+    same = (adam_run(x, "mean", 1.0, 1e-8) - adam_run(x, "sum", 784.0, 1e-8)).norm()
+    other = (adam_run(x, "mean", 1.0, 1e-8) - adam_run(x, "sum", 1.0, 1e-8)).norm()
+    assert same < 0.05 * other
+
+
+def test_loss_can_override_the_reconstruction_reduction(x):
+    torch.manual_seed(0)
+    model = conv_vae(2, (4, 8), (8, 4), recon_reduction="mean")
+    torch.manual_seed(1)
+    trained_on = model.loss(x)
+    torch.manual_seed(1)
+    scored_on = model.loss(x, recon_reduction="sum")
+    torch.testing.assert_close(scored_on.recon, 784 * trained_on.recon)
+    torch.testing.assert_close(scored_on.kl, trained_on.kl)
+
+
+def test_mlp_vae_is_pytorch_example_size():
+    model = mlp_vae()
+    assert model.latent_dim == 20 and model.likelihood == "bernoulli"
+    # fc1 784-400, fc21/fc22 400-20, fc3 20-400, fc4 400-784, as in pytorch/examples vae
+    assert sum(p.numel() for p in model.parameters()) == 652_824
+
+
+@pytest.mark.parametrize("model", [lambda: ResNet18Encoder(4), lambda: conv_vae(4)])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        ((2, 1, 32, 32), "28 x 28"),
+        ((2, 3, 28, 28), "3 channels"),
+        ((2, 784), "reshape"),
+        ((1, 28, 28), r"\(B, 1, 28, 28\)"),
+    ],
+)
+def test_bad_images_give_clear_errors(model, shape, message):
+    m = model()
+    call = m.encode if isinstance(m, VAE) else m
+    with pytest.raises(ValueError, match=message):
+        call(torch.rand(shape))
+
+
+def test_bad_latents_and_options_give_clear_errors():
+    with pytest.raises(ValueError, match="latent_dim=3"):
+        ConvDecoder(3)(torch.randn(2, 4))
+    with pytest.raises(ValueError, match="same latent_dim"):
+        VAE(ConvEncoder(2), ConvDecoder(3))
+    with pytest.raises(ValueError, match="likelihood"):
+        conv_vae(2, likelihood="poisson")
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
+        ConvEncoder(0)
+    with pytest.raises(ValueError, match="beta must be non-negative"):
+        conv_vae(2).loss(torch.rand(2, 1, 28, 28), beta=-1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        conv_vae(2).encode(torch.full((2, 1, 28, 28), float("nan")))

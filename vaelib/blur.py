@@ -1,0 +1,145 @@
+"""Why VAE reconstructions are blurry: the decoder outputs a mean.
+
+A decoder trained with squared error (a fixed-variance Gaussian) or with a Bernoulli likelihood
+learns, for each code z, the average E[x | z] of the images that share that code. When the code
+cannot tell several images apart, their average is a blur; an L1 loss would learn their
+pixelwise median instead (chapter 1). Two demonstrations:
+
+* :func:`shifted_stripes`: a toy whose only variation is where a stripe sits. A single image fit
+  to all of them by gradient descent becomes the mean (MSE) or the median (L1):
+  :func:`fit_constant_image`.
+* :func:`latent_neighbours`: the images whose codes lie closest to a given code, which a decoder
+  cannot tell apart; compare their mean and median with the decoder's output, e.g. with
+  :func:`sharpness`.
+
+Used in chapter 4.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vaelib.checks import check_ndim
+
+LOSSES = ("mse", "l1")
+
+
+def shifted_stripes(
+    num_images=1000, size=28, width=4, shifts=(-6, 0, 6), probs=(0.2, 0.6, 0.2), seed=0
+):
+    """Images of one vertical white stripe at a random horizontal shift.
+
+    Parameters
+    ----------
+    shifts : sequence of int
+        Offsets of the stripe from the centre column, in pixels.
+    probs : sequence of float
+        The probability of each shift (they must sum to 1).
+
+    Returns
+    -------
+    images : Tensor, shape (num_images, 1, size, size), values 0 or 1
+    which : Tensor of int64, shape (num_images,), the index of each image's shift
+    """
+    if len(shifts) != len(probs) or abs(sum(probs) - 1.0) > 1e-6 or min(probs) < 0:
+        raise ValueError(f"probs must be one probability per shift summing to 1, got {probs!r}")
+    generator = torch.Generator().manual_seed(seed)
+    which = torch.multinomial(
+        torch.tensor(probs, dtype=torch.float64), num_images, True, generator=generator
+    )
+    images = torch.zeros(num_images, 1, size, size)
+    for k, shift in enumerate(shifts):
+        left = size // 2 + shift - width // 2
+        if left < 0 or left + width > size:
+            raise ValueError(f"shift {shift} puts the stripe outside a {size}-pixel image")
+        images[which == k, :, :, left : left + width] = 1.0
+    return images, which
+
+
+def fit_constant_image(targets, loss="mse", num_steps=400, lr=0.05) -> torch.Tensor:
+    """The single image closest to all ``targets`` under ``loss``, found by gradient descent.
+
+    The minimiser is the pixelwise mean for "mse" and the pixelwise median for "l1": this is
+    what a decoder learns for a code that cannot tell the targets apart.
+
+    Parameters
+    ----------
+    targets : Tensor, shape (N, 1, H, W)
+    loss : {"mse", "l1"}
+
+    Returns
+    -------
+    Tensor, shape (1, 1, H, W)
+    """
+    check_ndim("targets", targets, 4, "(N, 1, H, W)")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    image = torch.full_like(targets[:1], 0.5, requires_grad=True)
+    optimizer = torch.optim.Adam([image], lr=lr)
+    for _ in range(num_steps):
+        diff = image - targets
+        value = diff.pow(2).mean() if loss == "mse" else diff.abs().mean()
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+    return image.detach()
+
+
+def latent_neighbours(codes, query, k=50) -> torch.Tensor:
+    """Indices of the ``k`` codes nearest to ``query`` (Euclidean), nearest first.
+
+    Parameters
+    ----------
+    codes : Tensor, shape (N, D)
+    query : Tensor, shape (D,)
+    """
+    check_ndim("codes", codes, 2, "(N, D)")
+    if not 1 <= k <= len(codes):
+        raise ValueError(f"k must be between 1 and the number of codes {len(codes)}, got {k!r}")
+    distances = (codes - query).pow(2).sum(dim=1)
+    return distances.topk(k, largest=False).indices
+
+
+def neighbour_images(codes, images, query, k=50):
+    """The ``k`` images whose codes are nearest to ``query``, with their pixelwise mean and median.
+
+    Parameters
+    ----------
+    codes : Tensor, shape (N, D)
+        E.g. the posterior means of ``images``.
+    images : Tensor, shape (N, 1, H, W)
+    query : Tensor, shape (D,)
+
+    Returns
+    -------
+    neighbours : Tensor, shape (k, 1, H, W)
+    mean, median : Tensor, shape (1, 1, H, W)
+        What a decoder trained with squared error (or a Bernoulli likelihood) and with absolute
+        error would output for a code that cannot tell the neighbours apart.
+    """
+    check_ndim("images", images, 4, "(N, 1, H, W)")
+    if len(codes) != len(images):
+        raise ValueError(f"got {len(codes)} codes for {len(images)} images; pass one per image")
+    neighbours = images[latent_neighbours(codes, query, k)]
+    return (
+        neighbours,
+        neighbours.mean(dim=0, keepdim=True),
+        neighbours.median(dim=0, keepdim=True).values,
+    )
+
+
+def sharpness(images) -> float:
+    """Edge energy: the mean squared difference between horizontally and vertically
+    neighbouring pixels, averaged over the images. A simple blur score.
+
+    Blurring spreads every edge over several pixels, and since (a/k)^2 * k < a^2 a spread-out
+    step of the same height contributes less: a blurred image scores lower than a crisp one.
+
+    Parameters
+    ----------
+    images : Tensor, shape (N, 1, H, W)
+    """
+    check_ndim("images", images, 4, "(N, 1, H, W)")
+    dx = images[..., :, 1:] - images[..., :, :-1]  # (N, 1, H, W - 1)
+    dy = images[..., 1:, :] - images[..., :-1, :]  # (N, 1, H - 1, W)
+    return float((dx.pow(2).mean() + dy.pow(2).mean()) / 2)
