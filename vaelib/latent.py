@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from vaelib.checks import check_ndim, check_same_shape
+from vaelib.losses import kl_std_normal
 from vaelib.plot import COLORS, image_grid
 from vaelib.train import evaluating
 
@@ -55,7 +56,7 @@ def kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     values sum to the KL term of the loss.
     """
     _check_codes(mu, log_var)
-    return (0.5 * (mu.pow(2) + log_var.exp() - 1.0 - log_var)).mean(dim=0)
+    return kl_std_normal(mu, log_var, reduction="none").mean(dim=0)  # (N, D) -> (D,)
 
 
 def active_units(mu: torch.Tensor, threshold: float = ACTIVE_THRESHOLD):
