@@ -157,15 +157,20 @@ def test_first_code_cell_installs_vaelib_from_the_configured_repository(path):
     urls = INSTALL_LINE.findall(first.source)
     assert urls, (
         f'{path.name}: the first code cell must install vaelib in Colab: %pip install -q "vaelib @ '
-        f'{install_url()}" inside `try: import vaelib / except ImportError:`'
+        f'{install_url()}" when importlib.util.find_spec("vaelib") is None'
     )
     assert urls == [install_url()], (
         f"{path.name}: the install cell points at {urls[0]}, but _config.yml's repository "
         f"gives {install_url()}: update this cell"
     )
-    assert "import vaelib" in first.source and "except ImportError" in first.source, (
-        f"{path.name}: the install must be guarded (try: import vaelib / except ImportError:)"
+    assert 'find_spec("vaelib") is None' in first.source, (
+        f"{path.name}: the install must run only when vaelib is missing "
+        '(if importlib.util.find_spec("vaelib") is None:)'
     )
+    assert "--upgrade" not in first.source and "--force" not in first.source, (
+        f"{path.name}: the install cell must keep the packages Colab already has"
+    )
+    assert "google.colab" in first.source, f"{path.name}: say in one line what was installed"
     assert "hide-cell" in first.metadata.get("tags", []), f"{path.name}: tag the cell hide-cell"
 
 
@@ -195,7 +200,7 @@ def test_has_a_slider_an_exercise_and_glued_numbers(path):
     assert re.search(r"^:::+\{exercise\}", text, re.M), f"{path.name}: no {{exercise}}"
     assert re.search(r"^:::+\{solution\}", text, re.M), f"{path.name}: no {{solution}}"
     assert re.search(r"\bglue\(", source) and "{glue" in text, (
-        f"{path.name}: quote computed numbers with myst_nb.glue and {{glue:text}}"
+        f"{path.name}: quote computed numbers with vaelib.glue.glue and {{glue:text}}"
     )
 
 
@@ -217,6 +222,17 @@ def test_quick_mode_only_shrinks_sizes(path):
         if cell.cell_type == "code" and re.search(r"\bQUICK\b|VAELIB_QUICK", cell.source)
     ]
     assert not uses, f"{path.name}: cells {uses} read QUICK; use vaelib.config.size(full, quick)"
+
+
+BOOK_ONLY = ("myst_nb", "jupyter_book", "sphinx", "sphinx_exercise", "nbmake", "jupyter_cache")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
+def test_imports_nothing_book_only(path):
+    """A chapter runs in Colab with vaelib alone: no book-building package in its code."""
+    pattern = re.compile(rf"^\s*(?:from|import)\s+({'|'.join(BOOK_ONLY)})\b", re.M)
+    found = sorted(set(pattern.findall(code(read(path)))))
+    assert not found, f"{path.name} imports {found}; use vaelib.glue.glue instead of myst_nb.glue"
 
 
 # ---------------------------------------------------------------- the checks themselves
