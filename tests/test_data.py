@@ -13,7 +13,7 @@ def offline(monkeypatch, tmp_path):
 
 
 def test_fallback_shapes_ranges_and_split(offline, capsys):
-    mnist = offline()
+    mnist = offline(verbose=True)
     assert "offline fallback" in capsys.readouterr().out
     assert mnist.offline
     assert mnist.x_train.shape == (8000, 1, 28, 28) and mnist.y_train.shape == (8000,)

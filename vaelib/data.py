@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelib import network
+
 FALLBACK_DIR = Path(__file__).parent / "_data" / "mnist"
 FALLBACK_FILES = {
     "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
@@ -41,6 +43,23 @@ class MNIST:
         """True when the shipped test-set fallback is in use rather than torchvision's 60k/10k."""
         return self.source.startswith("offline")
 
+    @property
+    def description(self) -> str:
+        """Where the images came from, as a phrase for a chapter's prose (glue it).
+
+        Examples
+        --------
+        >>> glue("ch4_data", mnist.description, display=False)
+        """
+        used = f"{len(self.x_train):,} training and {len(self.x_test):,} held-out images"
+        if self.offline:
+            return (
+                f"the MNIST test set that ships with vaelib ({used}, split deterministically "
+                "from its 10,000 images), because torchvision's full MNIST was not available "
+                "on the machine that ran this page"
+            )
+        return f"torchvision's MNIST ({used} of its 60,000 training and 10,000 test images)"
+
 
 def default_root() -> Path:
     """Where torchvision keeps its MNIST download: ``$VAELIB_DATA`` or ``~/.cache/vaelib``."""
@@ -52,7 +71,7 @@ def load_mnist(
     n_test: int | None = None,
     root: str | Path | None = None,
     download: bool = True,
-    verbose: bool = True,
+    verbose: bool = False,
 ) -> MNIST:
     """Load MNIST, preferring torchvision's full 60k/10k split.
 
@@ -67,9 +86,10 @@ def load_mnist(
     root : path, optional
         torchvision's data folder; defaults to :func:`default_root`.
     download : bool
-        Whether torchvision may try to download.
+        Whether a missing torchvision copy may be downloaded (see :mod:`vaelib.network`: a few
+        seconds' limit, tried once per process, never with ``VAELIB_OFFLINE=1``).
     verbose : bool
-        Print the one line naming the source.
+        Print one line naming the source (chapters glue ``source`` into a sentence instead).
 
     Returns
     -------
@@ -103,13 +123,20 @@ def _to_float(images: torch.Tensor) -> torch.Tensor:
 
 
 def _from_torchvision(root: Path, download: bool) -> MNIST | None:
+    """torchvision's MNIST from ``root``, downloaded first (within the network's time limits)
+    when it is missing and ``download`` is true; None when neither works."""
     try:
         from torchvision.datasets import MNIST as TorchvisionMNIST
-
-        train = TorchvisionMNIST(str(root), train=True, download=download)
-        test = TorchvisionMNIST(str(root), train=False, download=download)
-    except Exception:  # no network, no files, or no torchvision: use the shipped copy
+    except ImportError:
         return None
+    try:
+        train = TorchvisionMNIST(str(root), train=True, download=False)
+        test = TorchvisionMNIST(str(root), train=False, download=False)
+    except RuntimeError:  # not on disk
+        if not download or not _download_raw(root, TorchvisionMNIST):
+            return None
+        train = TorchvisionMNIST(str(root), train=True, download=False)
+        test = TorchvisionMNIST(str(root), train=False, download=False)
     return MNIST(
         _to_float(train.data),
         train.targets.long(),
@@ -117,6 +144,23 @@ def _from_torchvision(root: Path, download: bool) -> MNIST | None:
         test.targets.long(),
         source="torchvision (60,000 train / 10,000 test)",
     )
+
+
+def _download_raw(root: Path, dataset) -> bool:
+    """Fetch torchvision's four MNIST files into ``root/MNIST/raw`` through
+    :func:`vaelib.network.fetch` (time-limited, tried once per process, skipped offline)."""
+    raw = root / "MNIST" / "raw"
+    try:
+        for filename, md5 in dataset.resources:
+            target = raw / filename
+            if not target.is_file():
+                network.fetch([m + filename for m in dataset.mirrors], target, md5=md5)
+            unpacked = raw / filename[: -len(".gz")]
+            if not unpacked.is_file():
+                unpacked.write_bytes(gzip.decompress(target.read_bytes()))
+    except network.DownloadError:
+        return False
+    return True
 
 
 def _read_verified(name: str) -> bytes:
