@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import yaml
@@ -130,3 +131,112 @@ def test_remote_resource_detection_is_not_vacuous():
         "//fonts.example/css",
         "http://a/b.png",
     ]
+
+
+# ---------------------------------------------------------------- what a reader sees in a page
+
+
+class CellOutputs(HTMLParser):
+    """The text of every cell output block of a myst-nb page, with its kind.
+
+    myst-nb writes ``<div class="output stderr ...">`` for stderr, ``output stream`` for stdout
+    and ``output text_plain`` for a cell's plain-text result (a repr such as ``{'lr': 0.002}``).
+    """
+
+    KINDS = ("stderr", "stream", "text_plain", "traceback")
+
+    def __init__(self):
+        super().__init__()
+        self.blocks: list[tuple[str, str]] = []
+        self._depth = 0  # > 0 inside an output block
+        self._kind = ""
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        classes = (dict(attrs).get("class") or "").split()
+        if self._depth:
+            self._depth += tag == "div"
+        elif tag == "div" and "output" in classes:
+            kind = next((k for k in self.KINDS if k in classes), "")
+            if kind:
+                self._depth, self._kind, self._text = 1, kind, []
+
+    def handle_endtag(self, tag):
+        if self._depth and tag == "div":
+            self._depth -= 1
+            if not self._depth:
+                self.blocks.append((self._kind, "".join(self._text).strip()))
+
+    def handle_data(self, data):
+        if self._depth:
+            self._text.append(data)
+
+
+def stray_outputs(page_html: str) -> list[str]:
+    """Output blocks a reader should never see: stderr, tracebacks, warnings, bare reprs and
+    messages about the build machine. Printed text on stdout is allowed only when it is not
+    one of those."""
+    parser = CellOutputs()
+    parser.feed(page_html)
+    stray = []
+    for kind, text in parser.blocks:
+        looks_like_warning = re.search(r"\b\w*Warning\b|warnings\.warn|Errno|Traceback", text)
+        looks_like_repr = re.match(r"^[\[{(<]|^\w+\(.*\)$", text)
+        if kind in ("stderr", "traceback") or looks_like_warning:
+            stray.append(f"{kind}: {text[:120]}")
+        elif kind == "text_plain" and looks_like_repr:
+            stray.append(f"repr: {text[:120]}")
+    return stray
+
+
+def test_stray_output_check_catches_what_it_should():
+    page = (
+        '<div class="output stderr highlight-myst-ansi"><pre>UserWarning: x</pre></div>'
+        '<div class="output text_plain highlight-myst-ansi"><pre>{"lr": 0.002}</pre></div>'
+        '<div class="output stream highlight-myst-ansi"><pre>[Errno -2] Name unknown</pre></div>'
+        '<div class="output text_plain"><pre>(0.0, {"lr": 0.002})</pre></div>'
+        '<div class="output text_plain"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div>'
+    )
+    assert len(stray_outputs(page)) == 5
+    clean = '<div class="output stream"><pre>epoch 3: held-out ELBO -101.2 nats</pre></div>'
+    assert stray_outputs(clean) == []
+
+
+def test_pages_show_no_stderr_warning_or_repr(quick_book):
+    offenders = {}
+    for chapter in [f for f in toc_files() if f.startswith("chapters/")]:
+        stray = stray_outputs((quick_book.html / f"{chapter}.html").read_text(encoding="utf-8"))
+        if stray:
+            offenders[chapter] = stray
+    assert not offenders, f"stray output in the built pages: {offenders}"
+
+
+def test_quick_and_full_executions_never_share_a_cache():
+    """make book caches full-size executions; the quick book must never show them (nor the
+    other way round): the two cache folders differ and name their size."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    full = ROOT / config["execute"]["cache"]
+    assert config["execute"]["execute_notebooks"] == "cache"
+    assert full == build.CACHE["full"] and "full" in full.name
+    assert build.CACHE["quick"] != full and "quick" in build.CACHE["quick"].name
+    staged = yaml.safe_load((build.stage_quick(None) / "_config.yml").read_text())
+    assert Path(staged["execute"]["cache"]) == build.CACHE["quick"]
+
+
+def test_a_vaelib_change_empties_the_cache(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    cache = tmp_path / "cache"
+    assert build.refresh_cache(cache)  # new: created
+    (cache / "record").write_text("an execution")
+    assert not build.refresh_cache(cache) and (cache / "record").exists()  # unchanged: kept
+    monkeypatch.setattr(build, "vaelib_digest", lambda: "changed")
+    assert build.refresh_cache(cache) and not (cache / "record").exists()  # changed: emptied
