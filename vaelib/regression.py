@@ -2,11 +2,12 @@
 
 The toy of chapter 1 that shows why a VAE decoder's variance is usually fixed: a network that
 learns its own sigma can "cheat" by inflating it where the error is large, and can send the NLL
-to minus infinity by shrinking it where the fit is exact.
+to minus infinity by shrinking it where the fit is exact. Used in chapter 1.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -101,3 +102,42 @@ def fit_mean_variance(model: MeanVarianceNet, x, y, num_epochs: int = 3000, lr: 
         history["mse"].append(F.mse_loss(mu, y).item())
         history["sigma_min"].append(torch.exp(0.5 * log_var.detach()).min().item())
     return history
+
+
+def jump_events(values, threshold: float = 1.0, min_gap: int = 50) -> list[tuple[int, int]]:
+    """The separate blow-ups of a training curve: runs of steps rising by over ``threshold``.
+
+    A step t "jumps" when ``values[t + 1] - values[t] > threshold``. Jumps less than ``min_gap``
+    steps apart belong to one event (one blow-up often spans a few steps before the descent
+    resumes), so a curve that spikes in 9 bursts of 4 steps has 9 events, not 36. Used in
+    chapter 1 to count the collapse cycles of a learned variance.
+
+    Parameters
+    ----------
+    values : sequence of float, length T
+        The curve, e.g. the training NLL per step.
+    threshold : float
+        The rise, in the curve's units, that counts as a jump.
+    min_gap : int
+        Jumps closer than this many steps are merged into one event.
+
+    Returns
+    -------
+    list of (first, last)
+        The first and last jumping step of each event, in order.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1:
+        raise ValueError(f"values must be one curve, shape (T,), got shape {values.shape}")
+    if not threshold > 0 or not isinstance(min_gap, int) or min_gap < 1:
+        raise ValueError(
+            f"need threshold > 0 and an integer min_gap >= 1, got {threshold}, {min_gap}"
+        )
+    steps = np.flatnonzero(np.diff(values) > threshold)
+    events = []
+    for step in steps.tolist():
+        if events and step - events[-1][1] < min_gap:
+            events[-1] = (events[-1][0], step)
+        else:
+            events.append((step, step))
+    return events
