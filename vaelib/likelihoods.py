@@ -58,7 +58,9 @@ def binary_entropy(x) -> torch.Tensor:
 
 
 def bernoulli_nll(x, logits, reduction: str = "batchmean") -> torch.Tensor:
-    """Binary cross-entropy, ``-[x log lambda + (1 - x) log(1 - lambda)]``, ``lambda = sigmoid(logits)``.
+    """Binary cross-entropy, the Bernoulli NLL: ``-[x log lam + (1 - x) log(1 - lam)]``.
+
+    ``lam = sigmoid(logits)``.
 
     For ``x`` in {0, 1} this is the negative log-likelihood of a Bernoulli; for grey ``x`` it is
     the same formula, no longer the NLL of a normalised density on [0, 1].
