@@ -131,6 +131,12 @@ def test_continuous_bernoulli_normaliser_matches_numerical_integration(lam):
     assert ours == pytest.approx(quad_log_norm(lam), abs=1e-10)
 
 
+def test_normaliser_takes_python_floats_in_double_precision():
+    lam = 0.5 - 1e-7  # float32 would round this to 0.4999999
+    ours = lk.continuous_bernoulli_log_norm(lam).item()
+    assert ours == pytest.approx(quad_log_norm(lam), abs=1e-13)
+
+
 def test_normaliser_is_two_at_one_half_and_smooth_across_the_switch():
     assert lk.continuous_bernoulli_log_norm(torch.tensor(0.5)).item() == pytest.approx(math.log(2))
     r = lk.TAYLOR_RADIUS
@@ -191,6 +197,13 @@ def test_discretized_gaussian_nll_picks_the_pixels_bin():
     masses = lk.discretized_gaussian_log_mass(mu, log_scale)
     expected = -(masses[0, 0, 0] + masses[0, 1, 128] + masses[0, 2, 255])
     assert lk.discretized_gaussian_nll(x, mu, log_scale).item() == pytest.approx(expected.item())
+    # every level of a pixel, one at a time, against the full table of masses
+    every = torch.arange(256, dtype=torch.float64)[:, None] / 255
+    nll = lk.discretized_gaussian_nll(
+        every, torch.tensor(0.7), torch.tensor(-2.5), reduction="none"
+    )
+    table = lk.discretized_gaussian_log_mass(torch.tensor(0.7), torch.tensor(-2.5))
+    assert torch.allclose(-nll[:, 0], table, atol=1e-12)
 
 
 def test_discretized_gaussian_rejects_pixels_off_the_grid():

@@ -26,8 +26,8 @@ from vaelib.losses import reduce
 TAYLOR_RADIUS = 1e-2  # |1 - 2 lambda| below this uses the series of log C(lambda)
 
 
-def _check_unit_interval(name: str, x, closed: bool = True) -> torch.Tensor:
-    x = as_tensor(name, x)
+def _check_unit_interval(name: str, x, closed: bool = True, dtype=None) -> torch.Tensor:
+    x = as_tensor(name, x, dtype=dtype)
     check_finite(name, x)
     low, high = x.min().item(), x.max().item()
     if (closed and (low < 0 or high > 1)) or (not closed and (low <= 0 or high >= 1)):
@@ -107,7 +107,7 @@ def continuous_bernoulli_log_norm(lam) -> torch.Tensor:
     Tensor, the shape of ``lam``
         Float64; ``log 2`` at ``lambda = 1/2``, growing like ``log(-log lambda)`` at the ends.
     """
-    lam = _check_unit_interval("lam", lam, closed=False).to(torch.float64)
+    lam = _check_unit_interval("lam", lam, closed=False, dtype=torch.float64)
     t = 1.0 - 2.0 * lam
     near = t.abs() < TAYLOR_RADIUS
     t_far = torch.where(near, torch.ones_like(t), t)  # keeps the unused branch finite
@@ -215,6 +215,30 @@ def _log_normal_interval(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tens
     return log_upper + _log1mexp(log_lower - log_upper)
 
 
+def _bin_edges(levels: torch.Tensor, num_bins: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Edges of the bins of integer ``levels``: half a level either side of ``k / (num_bins - 1)``,
+    the first bin open to -inf and the last to +inf."""
+    half = 0.5 / (num_bins - 1)
+    centres = levels / (num_bins - 1)
+    lower = torch.where(levels == 0, -math.inf, centres - half)
+    upper = torch.where(levels == num_bins - 1, math.inf, centres + half)
+    return lower, upper
+
+
+def _check_gaussian_params(mu, log_scale) -> tuple[torch.Tensor, torch.Tensor]:
+    mu = as_tensor("mu", mu, dtype=torch.float64)
+    log_scale = as_tensor("log_scale", log_scale, dtype=torch.float64)
+    check_finite("mu", mu)
+    check_finite("log_scale", log_scale)
+    return mu, log_scale
+
+
+def _log_bin_mass(lower, upper, mu, log_scale) -> torch.Tensor:
+    """``log P(lower < X < upper)`` for ``X ~ N(mu, exp(log_scale)^2)``, float64."""
+    inv_scale = torch.exp(-log_scale)
+    return _log_normal_interval((lower - mu) * inv_scale, (upper - mu) * inv_scale)
+
+
 def discretized_gaussian_log_mass(mu, log_scale, num_bins: int = 256) -> torch.Tensor:
     """Log probability of each of ``num_bins`` pixel levels under a discretized Gaussian.
 
@@ -237,23 +261,18 @@ def discretized_gaussian_log_mass(mu, log_scale, num_bins: int = 256) -> torch.T
     """
     if isinstance(num_bins, bool) or not isinstance(num_bins, int) or num_bins < 2:
         raise ValueError(f"num_bins must be an integer >= 2, got {num_bins!r}")
-    mu = as_tensor("mu", mu, dtype=torch.float64)
-    log_scale = as_tensor("log_scale", log_scale, dtype=torch.float64)
-    check_finite("mu", mu)
-    check_finite("log_scale", log_scale)
-    mu, log_scale = torch.broadcast_tensors(mu, log_scale)
-    half = 0.5 / (num_bins - 1)
-    centres = torch.linspace(0, 1, num_bins, dtype=torch.float64)
-    edges_low = torch.cat([torch.tensor([-math.inf], dtype=torch.float64), centres[1:] - half])
-    edges_high = torch.cat([centres[:-1] + half, torch.tensor([math.inf], dtype=torch.float64)])
-    inv_scale = torch.exp(-log_scale)[..., None]
-    lower = (edges_low - mu[..., None]) * inv_scale  # (..., num_bins)
-    upper = (edges_high - mu[..., None]) * inv_scale
-    return _log_normal_interval(lower, upper)
+    mu, log_scale = _check_gaussian_params(mu, log_scale)
+    lower, upper = _bin_edges(torch.arange(num_bins, dtype=torch.float64), num_bins)
+    # (...) -> (..., 1) against (num_bins,) -> (..., num_bins)
+    return _log_bin_mass(lower, upper, mu[..., None], log_scale[..., None])
 
 
 def discretized_gaussian_nll(x, mu, log_scale, num_bins: int = 256, reduction="batchmean"):
     """NLL of quantized pixels under a discretized Gaussian (a probability, so >= 0).
+
+    Only the mass of each pixel's own bin is computed, so memory grows with ``x``, not with
+    ``num_bins`` times ``x``; it equals picking the pixel's entry of
+    :func:`discretized_gaussian_log_mass`.
 
     Parameters
     ----------
@@ -267,12 +286,9 @@ def discretized_gaussian_nll(x, mu, log_scale, num_bins: int = 256, reduction="b
     Tensor
         In nats (``"batchmean"``: nats per image). Used in chapter 0.
     """
-    levels = _levels(x, num_bins).long()
-    x = as_tensor("x", x)
-    mu = as_tensor("mu", mu, dtype=torch.float64)
-    log_scale = as_tensor("log_scale", log_scale, dtype=torch.float64)
-    check_broadcast("x", x, "mu", mu)
-    check_broadcast("x", x, "log_scale", log_scale)
-    log_mass = discretized_gaussian_log_mass(mu.expand(x.shape), log_scale, num_bins)
-    nll = -log_mass.gather(-1, levels[..., None])[..., 0]
-    return reduce(nll, reduction)
+    levels = _levels(x, num_bins)
+    mu, log_scale = _check_gaussian_params(mu, log_scale)
+    check_broadcast("x", levels, "mu", mu)
+    check_broadcast("x", levels, "log_scale", log_scale)
+    lower, upper = _bin_edges(levels, num_bins)
+    return reduce(-_log_bin_mass(lower, upper, mu, log_scale), reduction)
