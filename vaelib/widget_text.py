@@ -93,18 +93,20 @@ def plain_text(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def describe_figure(fig) -> str:
-    """What a matplotlib figure shows, from its titles and axis labels, in one sentence."""
+def describe_figure(fig, titles=True) -> str:
+    """What a matplotlib figure shows, from its titles and axis labels, in one sentence
+    (without the titles, which often hold the current values, when ``titles`` is False)."""
     panels = []
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         title, x, y = (plain_text(t) for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))
+        title = title if titles else ""
         axes = f"{y} against {x}" if x and y else (y or x)
         words = f"“{title}”" + (f", {axes}" if axes else "") if title else axes
         if words:
             panels.append(words)
-    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""
+    suptitle = fig._suptitle.get_text() if titles and getattr(fig, "_suptitle", None) else ""
     head = f"“{plain_text(suptitle)}”" if suptitle else ""
     if len(panels) > 1:
         body = f"{len(panels)} panels: " + "; ".join(panels)

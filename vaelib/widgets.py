@@ -175,14 +175,14 @@ def _narrow(fig) -> None:
         fig.set_size_inches(FRAME_WIDTH, height * FRAME_WIDTH / width)
 
 
-def render_frames(fn, grids, dpi=80) -> tuple[list[str], list[int], list[str]]:
+def render_frames(fn, grids, dpi=80) -> tuple[list[str], list[int], list[str], str]:
     """Draw every frame over the grid as base64 PNG.
 
     Returns the distinct frames, for each grid point in row-major order (the last parameter
-    varying fastest) the index of its frame, and per distinct frame a description of what it
-    shows (from its titles and axis labels).
+    varying fastest) the index of its frame, per distinct frame a description of what it
+    shows (from its titles and axis labels), and what every frame shows (axes only).
     """
-    frames, index, seen, descriptions = [], [], {}, []
+    frames, index, seen, descriptions, layout = [], [], {}, [], ""
     for combo in itertools.product(*grids.values()):
         fig = _draw(fn, dict(zip(grids, combo)))
         _narrow(fig)
@@ -193,9 +193,10 @@ def render_frames(fn, grids, dpi=80) -> tuple[list[str], list[int], list[str]]:
             seen[png] = len(frames)
             frames.append(png)
             descriptions.append(describe_figure(fig))
+            layout = layout or describe_figure(fig, titles=False)
         plt.close(fig)
         index.append(seen[png])
-    return frames, index, descriptions
+    return frames, index, descriptions, layout
 
 
 def static_widget(
@@ -204,7 +205,7 @@ def static_widget(
     """The book form: precomputed frames and plain HTML range inputs, swapped by JavaScript."""
     from IPython.display import HTML
 
-    frames, index, descriptions = render_frames(fn, grids, dpi=dpi)
+    frames, index, descriptions, layout = render_frames(fn, grids, dpi=dpi)
     size = sum(len(f) for f in frames)
     if size > max_bytes:
         raise ValueError(
@@ -212,9 +213,9 @@ def static_widget(
             f"{max_bytes / 1e6:.1f} MB budget; use fewer grid points or a lower dpi"
         )
     if alt is not None:
-        descriptions = [alt] * len(frames)
+        descriptions, layout = [alt] * len(frames), alt
     names = names or {name: math_name(name) for name in grids}
-    return HTML(static_html(grids, start, frames, index, names, descriptions, caption))
+    return HTML(static_html(grids, start, frames, index, names, descriptions, caption, layout))
 
 
 def _strides(grids) -> list[int]:
@@ -225,7 +226,9 @@ def _strides(grids) -> list[int]:
     return strides
 
 
-def static_html(grids, start, frames, index, names=None, descriptions=None, caption=None) -> str:
+def static_html(
+    grids, start, frames, index, names=None, descriptions=None, caption=None, layout=""
+) -> str:
     """HTML for a static slider widget (no kernel, no network); frames as ``data:`` URIs."""
     names = names or {name: math_name(name) for name in grids}
     descriptions = descriptions or ["a figure"] * len(frames)
@@ -241,6 +244,7 @@ def static_html(grids, start, frames, index, names=None, descriptions=None, capt
         "strides": strides,
         "alts": descriptions,
         "names": list(names.values()),
+        "shows": layout,
     }
     cap = f' data-caption="{html.escape(caption)}"' if caption else ""
     alt = html.escape(_alt(descriptions[first], now))
