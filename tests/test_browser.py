@@ -313,7 +313,8 @@ def test_raw_tex_pattern_catches_untypeset_math():
 
 # ---- The phone pass: 390 px wide ---------------------------------------------------------
 
-EQUATIONS_JS = """() => MathJax.startup.document.math.filter(item => item.display).map(item => {
+EQUATIONS_JS = """() => Array.from(MathJax.startup.document.math)
+  .filter(item => item.display).map(item => {
   const root = item.typesetRoot, math = root && root.querySelector('mjx-math');
   const box = root && root.closest('div.math');
   const eqno = box && box.querySelector('.eqno');
