@@ -30,10 +30,10 @@
   };
   function texToText(tex) {
     return tex
-      .replace(/^\s*\\[([]|\\[)\]]\s*$/g, "")
       .replace(/\\(?:begin|end)\{[^}]*\}/g, " ")
       .replace(/\\(?:mathcal|mathbf|mathrm|mathbb|operatorname|text|boldsymbol|left|right|big|Big)\b/g, "")
-      .replace(/\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2)")
+      .replace(/\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}/g, "($1)/($2) ")
+      .replace(/\(([A-Za-z0-9]+)\)\/\(([A-Za-z0-9]+)\)/g, "$1/$2")
       .replace(/\\([A-Za-z]+)/g, function (m, name) { return GREEK[name] || " "; })
       .replace(/\\[,;:! ]|\\\\|&/g, " ")
       .replace(/[{}]/g, "")
