@@ -78,6 +78,10 @@ def _describe_figures_in_text() -> None:
 
     from vaelib.widget_text import describe_figure
 
+    if "inline" in mpl.get_backend():
+        # Loading the inline backend resets the figure formatters; load it before adding ours.
+        import matplotlib_inline.backend_inline  # noqa: F401
+
     def pretty(fig, printer, cycle):
         printer.text(f"Figure: {describe_figure(fig)}")
 
