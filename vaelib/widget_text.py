@@ -20,7 +20,9 @@ SPECIAL = {"var": "σ²", "std": "σ", "num": "number of", "n": "n"}
 SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 TEX_SYMBOLS = {**{f"\\{k}": v for k, v in GREEK.items()}, r"\ell": "ℓ", r"\infty": "∞",
                r"\cdot": "·", r"\times": "×", r"\leq": "≤", r"\geq": "≥", r"\approx": "≈",
-               r"\to": "→", r"\mid": "|", r"\,": " ", r"\;": " ", r"\!": ""}  # fmt: skip
+               r"\to": "→", r"\mid": "|", r"\partial": "∂", r"\nabla": "∇", r"\sum": "Σ",
+               r"\prod": "Π", r"\int": "∫", r"\sim": "~", r"\pm": "±", r"\neq": "≠",
+               r"\,": " ", r"\;": " ", r"\!": ""}  # fmt: skip
 
 
 def math_name(name: str) -> str:
@@ -86,7 +88,8 @@ def plain_text(text: str) -> str:
     text = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", text)
     text = re.sub(r"\\(log|exp|ln|max|min|sum|hat|bar|tilde)(?![A-Za-z])", r"\1 ", text)
     for tex, symbol in sorted(TEX_SYMBOLS.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(re.escape(tex) + r"(?![A-Za-z])", symbol, text)
+        # "\partial f" -> "∂f": the space only separated the command from a letter
+        text = re.sub(re.escape(tex) + r"(?![A-Za-z])(?: (?=[A-Za-z\\]))?", symbol, text)
     text = re.sub(r"\\[A-Za-z]+", "", text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
     text = re.sub(r"\(([^()\s]+)\)/\(([^()\s]+)\)", r"\1/\2", text)
