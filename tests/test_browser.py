@@ -385,7 +385,7 @@ def test_phone_menu_opens_and_navigates(open_page):
     link = dialog.locator(f"a[href$='{Path(target).name}.html']").first
     assert link.is_visible(), f"the menu shows no visible link to {target}"
     link.click()
-    page.wait_for_url(f"**/{target}.html", timeout=10_000)
+    page.wait_for_url(f"**/{target}.html", wait_until="commit", timeout=30_000)
     visit.assert_clean("the chapter menu")
 
 

@@ -10,6 +10,8 @@ path, from what the page knows about the picture:
   "Figure: 2 panels: density against x; nats against σ".
 
 An image with neither is called "Figure" plus the nearest section title, never a file name.
+Every image is also marked ``loading="lazy"``: the browser fetches a figure when the reader
+scrolls near it, so a chapter's first load stays light.
 
 Enabled from ``_config.yml`` (``sphinx: local_extensions: {figure_alt: book/_ext}``).
 """
@@ -86,6 +88,13 @@ class FigureAlt(SphinxTransform):
                 image["alt"] = alt_text(image)
 
 
+def lazy_images(app: Sphinx, doctree, docname: str) -> None:
+    """``loading="lazy"`` on every image (docutils' HTML5 writer emits the attribute)."""
+    for image in doctree.findall(nodes.image):
+        image.setdefault("loading", "lazy")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_transform(FigureAlt)
+    app.connect("doctree-resolved", lazy_images)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
