@@ -348,6 +348,10 @@ def test_phone_page_fits_the_screen(open_page, path):
     visit = open_page(path, viewport=PHONE)
     page = visit.page
     shot(page, "phone__" + path.replace("/", "__"), full_page=True)
+    sliders = page.locator("figure.vaelib-widget-figure")
+    if sliders.count():  # the first slider figure, with its caption, as a phone shows it
+        sliders.first.scroll_into_view_if_needed()
+        shot(sliders.first, f"phone__{Path(path).name}_slider")
     visit.assert_clean(f"{path} at 390 px")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"{path} scrolls sideways at 390 px: {width} px wide"

@@ -134,6 +134,10 @@ def test_plain_text_and_description():
     left.set(title="prior", xlabel="z", ylabel="density")
     right.set(xlabel=r"$\beta$")
     assert describe_figure(fig) == "2 panels: “prior”, density against z; β"
+    assert describe_figure(fig, titles=False) == "2 panels: density against z; β"
+    plt.close(fig)
+    fig, axes = plt.subplots(1, 3)
+    assert describe_figure(fig) == "3 panels"  # nothing labelled: at least how many
     plt.close(fig)
 
 

@@ -111,8 +111,9 @@ def describe_figure(fig, titles=True) -> str:
             panels.append(words)
     suptitle = fig._suptitle.get_text() if titles and getattr(fig, "_suptitle", None) else ""
     head = f"“{plain_text(suptitle)}”" if suptitle else ""
+    shown = sum(ax.get_visible() for ax in fig.axes)
     if len(panels) > 1:
         body = f"{len(panels)} panels: " + "; ".join(panels)
     else:
-        body = panels[0] if panels else ""
+        body = panels[0] if panels else (f"{shown} panels" if shown > 1 else "")
     return ". ".join(p for p in (head, body) if p) or "a figure"

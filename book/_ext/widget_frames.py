@@ -49,7 +49,7 @@ def default_caption(raw: str) -> str:
     shows = data.get("shows", "")
     plural = "s" if len(names) > 1 else ""
     text = f"Interactive figure: move the slider{plural} for {sliders}"
-    return f"{text}. It shows {shows}." if shows else f"{text}."
+    return f"{text}. It shows {shows}." if shows and shows != "a figure" else f"{text}."
 
 
 class WidgetFigures(SphinxTransform):
