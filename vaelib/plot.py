@@ -27,11 +27,21 @@ TRUTH, MODEL = PALETTE["black"], PALETTE["blue"]
 OTHER, REFERENCE = PALETTE["orange"], PALETTE["red"]
 
 
+# On a phone a figure is scaled to the column (about 358 CSS px wide at 390 px): text of
+# s points in a figure w inches wide shows at s / 72 * 358 / w px. At the default width of
+# 6.4 in, 11.5 pt is 8.9 px and 12 pt 9.3 px; smaller text, or wider figures, fall below the
+# 9 px a reader needs.
+FIGURE_WIDTH = 6.4
+MIN_FONT_PT = 11.5
+
+
 def use_style() -> None:
-    """Apply the course style: readable sizes, light grid, the palette as the colour cycle."""
+    """Apply the course style: sizes readable on a phone, light grid, the palette as the colour
+    cycle; and, in IPython, describe figures in words in their text form (the book uses it as
+    the image's alt text)."""
     mpl.rcParams.update(
         {
-            "figure.figsize": (6.4, 3.6),
+            "figure.figsize": (FIGURE_WIDTH, 3.6),
             "figure.dpi": 100,
             "figure.constrained_layout.use": True,
             "axes.grid": True,
@@ -39,12 +49,43 @@ def use_style() -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "axes.prop_cycle": mpl.cycler(color=COLORS),
-            "font.size": 10,
-            "axes.titlesize": 11,
+            "font.size": 12,
+            "axes.titlesize": 12,
+            "axes.labelsize": 12,
+            "xtick.labelsize": MIN_FONT_PT,
+            "ytick.labelsize": MIN_FONT_PT,
+            "legend.fontsize": MIN_FONT_PT,
+            "legend.title_fontsize": MIN_FONT_PT,
+            "figure.titlesize": 12,
             "legend.frameon": False,
             "image.cmap": "gray",
         }
     )
+    _describe_figures_in_text()
+
+
+def _describe_figures_in_text() -> None:
+    """In IPython, a figure's text/plain form says what it shows (titles and axes) instead of
+    ``<Figure size 640x360 with 1 Axes>``; notebooks and the book's images get it as alt text."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    from vaelib.widget_text import describe_figure
+
+    if "inline" in mpl.get_backend():
+        # Loading the inline backend resets the figure formatters; load it before adding ours.
+        import matplotlib_inline.backend_inline  # noqa: F401
+
+    def pretty(fig, printer, cycle):
+        printer.text(f"Figure: {describe_figure(fig)}")
+
+    shell.display_formatter.formatters["text/plain"].for_type(Figure, pretty)
 
 
 def to_numpy(images) -> np.ndarray:
