@@ -190,3 +190,32 @@ def test_bad_grids(kwargs, message):
 def test_unknown_initial_name():
     with pytest.raises(ValueError, match="not slider parameters"):
         widgets.interactive(draw, a=[0.0, 1.0], b=[0.0, 1.0], initial={"c": 1}, static=True)
+
+
+def test_static_render_exercises_the_live_form(monkeypatch):
+    """Every static slider figure also builds the ipywidgets form and moves each slider once."""
+    from vaelib import widgets
+
+    calls = []
+
+    def draw(a, b):
+        calls.append((a, b))
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [a, b])
+        return fig
+
+    widgets.check_live(draw, {"a": [0.0, 1.0, 2.0], "b": [5, 6]}, {"a": 1, "b": 0})
+    assert calls[0] == (1.0, 5) and (2.0, 5) in calls and (2.0, 6) in calls
+
+
+def test_check_live_fails_when_a_move_does_not_redraw(monkeypatch):
+    from vaelib import widgets
+
+    real = widgets.live_widget
+    monkeypatch.setattr(
+        widgets,
+        "live_widget",
+        lambda fn, grids, start, names=None, show=None: real(fn, grids, start, names, None),
+    )  # a broken form that ignores the redraw hook
+    with pytest.raises(RuntimeError, match="did not redraw"):
+        widgets.check_live(lambda a: plt.figure(), {"a": [0, 1]}, {"a": 0})

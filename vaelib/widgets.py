@@ -83,6 +83,7 @@ def interactive(
     start = _initial_indices(grids, initial)
     names = _slider_names(grids, labels)
     if config.STATIC if static is None else static:
+        check_live(fn, grids, start, names)  # the form Colab shows, exercised in every build
         return static_widget(
             fn, grids, start, dpi=dpi, max_bytes=max_bytes, names=names, alt=alt, caption=caption
         )
@@ -137,10 +138,11 @@ def _draw(fn, values):
     return fig if fig is not None else plt.gcf()
 
 
-def live_widget(fn, grids, start, names=None):
+def live_widget(fn, grids, start, names=None, show=None):
     """The ipywidgets form: one ``SelectionSlider`` per parameter, rerunning ``fn``.
 
-    Uses only what ipywidgets 7.6 and 8 both have (Colab ships either).
+    Uses only what ipywidgets 7.6 and 8 both have (Colab ships either). ``show(**values)``
+    replaces the default redraw (draw ``fn``, display the figure, close it).
     """
     import ipywidgets
     from IPython.display import display
@@ -158,13 +160,55 @@ def live_widget(fn, grids, start, names=None):
         for name, values in grids.items()
     }
 
-    def show(**values):
+    def redraw(**values):
         fig = _draw(fn, values)
         display(fig)
         plt.close(fig)
 
-    out = ipywidgets.interactive_output(show, sliders)
+    out = ipywidgets.interactive_output(show or redraw, sliders)
     return ipywidgets.VBox([*sliders.values(), out])
+
+
+def check_live(fn, grids, start, names=None) -> None:
+    """Build the live form of a slider figure, move each slider once, and close it.
+
+    The static book never shows the ipywidgets form, so every static render exercises it here,
+    with whatever ipywidgets is installed (``make chapters`` runs with Colab's 7.7.1): each move
+    must redraw ``fn`` with the new value. Nothing is displayed and every widget is closed, so
+    no widget state reaches the notebook.
+
+    Raises
+    ------
+    RuntimeError
+        When a slider move does not redraw the figure with the new value.
+    """
+    seen = []
+
+    def record(**values):
+        seen.append(values)
+        plt.close(_draw(fn, values))
+
+    box = live_widget(fn, grids, start, names=names, show=record)
+    try:
+        sliders = [child for child in box.children if hasattr(child, "options")]
+        for (name, values), slider in zip(grids.items(), sliders):
+            other = values[(start[name] + 1) % len(values)]
+            slider.value = other
+            if not seen or seen[-1][name] != other:
+                raise RuntimeError(
+                    f"moving the live slider {name!r} to {other!r} did not redraw the figure "
+                    f"(ipywidgets {_ipywidgets_version()})"
+                )
+    finally:
+        for child in box.children:
+            child.close()
+        box.close()
+
+
+def _ipywidgets_version() -> str:
+    import ipywidgets
+
+    return ipywidgets.__version__
 
 
 def _narrow(fig) -> None:
