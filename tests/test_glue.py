@@ -75,3 +75,24 @@ def test_same_record_as_myst_nb_glue(monkeypatch):
         G.glue("ch1_x", value, display=display)
         myst_glue.glue("ch1_x", value, display=display)
         assert shown[-2] == shown[-1]
+
+
+def test_numpy_and_torch_scalars_are_glued_as_numbers(monkeypatch):
+    """np.float64 reprs as 'np.float64(22.7)', which a {glue:text} format spec cannot read."""
+    import IPython
+    import IPython.display
+    import numpy as np
+    import torch
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(
+        IPython.display, "display", lambda bundle, raw, metadata: shown.append(bundle)
+    )
+    for value in (np.float64(22.5), np.float32(22.5), torch.tensor(22.5, dtype=torch.float64)):
+        G.glue("ch3_ratio", value, display=False)
+        assert shown[-1] == {"application/papermill.record/text/plain": "22.5"}
+    G.glue("ch3_count", np.int64(7), display=False)
+    assert shown[-1] == {"application/papermill.record/text/plain": "7"}
+    G.glue("ch3_vector", np.array([1.0, 2.0]), display=False)  # arrays are left as they are
+    assert "array" in shown[-1]["application/papermill.record/text/plain"]

@@ -45,6 +45,8 @@ def glue(name: str, value, display: bool = True) -> None:
         return
     if get_ipython() is None:
         return
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()  # a NumPy or 0-d torch scalar reprs as np.float64(...): use its number
     bundle, metadata = format_display_data(value)
     prefix = "" if display else GLUE_PREFIX
     metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}

@@ -11,7 +11,11 @@ extension, for every ``<div class="vaelib-widget">`` output:
 * at write time, writes each frame once into ``_images/`` (named by its content hash) and puts
   the file's relative URL in place of the ``data:`` URI. The page then loads only the frame in
   view (``loading="lazy"``), and another frame only when a slider asks for it: plain
-  ``<img src>`` files, which work over ``file://`` with no server, network or kernel.
+  ``<img src>`` files, which work over ``file://`` with no server, network or kernel;
+* at read time, drops the ipywidgets state that a notebook's metadata carries (every static
+  render also builds its live form once and closes it, ``vaelib.widgets.check_live``, and the
+  executing client records those widgets). The book shows no live widgets, so myst-nb would
+  only inline that state and ask a CDN for ipywidgets' embed scripts.
 
 Enabled from ``_config.yml`` (``sphinx: local_extensions: {widget_frames: book/_ext}``).
 """
@@ -125,7 +129,16 @@ def on_doctree_resolved(app: Sphinx, doctree, docname: str) -> None:
         raw.replace_self(nodes.raw(text, text, format="html", classes=raw["classes"]))
 
 
+def drop_widget_state(app: Sphinx, doctree) -> None:
+    """Forget the live-widget state and scripts myst-nb registered for this page."""
+    pages = getattr(app.env, "nb_metadata", {})
+    js_files = pages.get(app.env.docname, {}).get("js_files", {})
+    for key in [k for k in js_files if k.startswith("ipywidgets_")]:
+        del js_files[key]
+
+
 def setup(app: Sphinx) -> dict:
     app.add_transform(WidgetFigures)
+    app.connect("doctree-read", drop_widget_state)
     app.connect("doctree-resolved", on_doctree_resolved)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
