@@ -151,18 +151,21 @@ class Runs:
     asked for these settings and returns the same model afterwards; ``runs.sae(...)`` does the
     same for :func:`train_sae_unit_norm` and ``runs.naive_sae(...)`` for
     :func:`vaelib.sparse.train_sae`. ``common`` (e.g. ``width``, ``num_epochs``) applies to all.
-    ``cpu_seconds`` adds up the processor time spent training.
+    ``cpu_seconds`` adds up the processor time spent training; ``history(model)`` is a model's
+    per-epoch mean training loss.
     """
 
     def __init__(self, x, **common):
         self.x, self.common, self.models, self.cpu_seconds = x, common, {}, 0.0
+        self._histories = {}
 
     def _get(self, kind, settings):
         key = (kind, tuple(sorted(settings.items())))
         if key not in self.models:
             trainer = {"encoder": train_encoder, "sae": train_sae_unit_norm, "naive_sae": train_sae}
             start = time.process_time()
-            self.models[key] = trainer[kind](self.x, **{**self.common, **settings})[0]
+            model, history = trainer[kind](self.x, **{**self.common, **settings})
+            self.models[key], self._histories[id(model)] = model, history
             self.cpu_seconds += time.process_time() - start
         return self.models[key]
 
@@ -177,6 +180,12 @@ class Runs:
     def naive_sae(self, **settings) -> SparseAutoencoder:
         """The SAE without unit-norm columns, trained with these arguments of ``train_sae``."""
         return self._get("naive_sae", settings)
+
+    def history(self, model) -> list:
+        """The per-epoch mean training loss of a model these runs trained."""
+        if id(model) not in self._histories:
+            raise KeyError("this model was not trained by these runs")
+        return self._histories[id(model)]
 
     def __len__(self) -> int:
         return len(self.models)
