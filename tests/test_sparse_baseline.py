@@ -163,3 +163,52 @@ def test_direction_summary_on_a_hand_example():
 def test_energy_shift_rejects_an_unknown_term():
     with pytest.raises(ValueError, match="term"):
         sf.energy_shift(sp.Encoder(4, 2), torch.rand(5, 4), "kl")
+
+
+def test_a_unit_silent_on_the_whole_batch_gets_no_gradient_from_any_term():
+    # Chapter 7: the variance term can prevent a death, not undo one.
+    torch.manual_seed(4)
+    enc = sp.Encoder(10, 4)
+    with torch.no_grad():
+        enc.linear.bias[1] = -100.0  # unit 1 is silent on every input in [0, 1]^10
+    sp.implicit_em_loss(enc(torch.rand(64, 10)), lambda_var=0.01, lambda_tc=0.01).backward()
+    assert enc.linear.weight.grad[1].abs().max() == 0 and enc.linear.bias.grad[1] == 0
+    assert enc.linear.weight.grad[0].abs().max() > 0  # the live units do get a gradient
+
+
+# --- chapter 7's claims at a small size ----------------------------------------------------
+
+SMALL = dict(width=16, num_epochs=4, batch_size=128)
+
+
+def _probe(model, mnist):
+    x, y, x_test, y_test = mnist
+    return sm.probe_accuracy(sb.codes(model, x), y, sb.codes(model, x_test), y_test, max_iter=30)
+
+
+def test_without_the_variance_term_the_sparse_code_never_works(mnist):
+    x = mnist[0]
+    probes = {}
+    for lambda_var in (0.0, 0.01):
+        for lambda_tc in (0.0, 0.01):
+            for seed in (0, 1):
+                enc, _ = sp.train_encoder(
+                    x, lambda_var=lambda_var, lambda_tc=lambda_tc, lr=3e-3, seed=seed, **SMALL
+                )
+                probes[lambda_var, lambda_tc, seed] = _probe(enc, mnist)
+                if lambda_var == lambda_tc == 0.0:  # LSE alone: every unit dies
+                    assert sm.dead_units(sb.codes(enc, mnist[2])) == SMALL["width"]
+    without = [p for (lv, _, _), p in probes.items() if lv == 0.0]
+    with_var = [p for (lv, _, _), p in probes.items() if lv > 0.0]
+    assert max(without) < min(with_var) - 0.2, probes
+
+
+def test_encoder_probe_is_close_to_the_sae_and_both_beat_random_features(mnist):
+    x = mnist[0]
+    enc = [sp.train_encoder(x, lr=3e-3, seed=s, **SMALL)[0] for s in (0, 1)]
+    sae = [sb.train_sae_unit_norm(x, l1=0.2, lr=1e-3, seed=s, **SMALL)[0] for s in (0, 1)]
+    rand = [sb.random_relu_encoder(x, width=16, rate=0.6, seed=s) for s in (0, 1)]
+    enc_p, sae_p, rand_p = ([_probe(m, mnist) for m in group] for group in (enc, sae, rand))
+    mean = lambda values: sum(values) / len(values)
+    assert abs(mean(enc_p) - mean(sae_p)) < 0.05, (enc_p, sae_p)
+    assert min(enc_p + sae_p) > max(rand_p) + 0.1, (enc_p, sae_p, rand_p)
