@@ -12,14 +12,6 @@ from vaelib import sparse_metrics as sm
 from vaelib.data import load_mnist
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: extra threads only add overhead on a shared CPU
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def mnist():
     data = load_mnist(n_train=1024, n_test=512, verbose=False)
