@@ -204,3 +204,16 @@ def test_encoder_probe_is_close_to_the_sae_and_both_beat_random_features(mnist):
     mean = lambda values: sum(values) / len(values)
     assert abs(mean(enc_p) - mean(sae_p)) < 0.05, (enc_p, sae_p)
     assert min(enc_p + sae_p) > max(rand_p) + 0.1, (enc_p, sae_p, rand_p)
+
+
+def test_runs_train_each_setting_once_and_share_the_model():
+    x = torch.rand(64, 6)
+    runs = sb.Runs(x, width=3, num_epochs=2, batch_size=32)
+    first = runs.encoder(lambda_lse=1.0, seed=0)
+    assert runs.encoder(seed=0, lambda_lse=1.0) is first  # keyword order does not matter
+    assert runs.encoder(lambda_lse=0.5, seed=0) is not first
+    sae = runs.sae(l1=0.1)
+    assert isinstance(sae, sp.SparseAutoencoder) and len(runs) == 3
+    assert len(runs.history(first)) == 2 and runs.cpu_seconds > 0
+    with pytest.raises(KeyError):
+        runs.history(sp.Encoder(6, 3))
