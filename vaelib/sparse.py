@@ -177,8 +177,11 @@ def gradient_identity(a, dtype: torch.dtype = torch.float64):
     return grad, torch.softmax(-energies.detach(), dim=1)
 
 
-def _train(model, x, loss_fn, num_epochs, batch_size, lr, seed):
-    """Minibatch Adam on ``loss_fn(model, x_batch)``; returns the mean loss of each epoch."""
+def _train(model, x, loss_fn, num_epochs, batch_size, lr, seed, after_step=None):
+    """Minibatch Adam on ``loss_fn(model, x_batch)``; returns the mean loss of each epoch.
+
+    ``after_step(model)``, when given, runs after every optimiser step (e.g. a projection).
+    """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
@@ -189,6 +192,8 @@ def _train(model, x, loss_fn, num_epochs, batch_size, lr, seed):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if after_step is not None:
+                after_step(model)
             total += loss.item()
         history.append(total / (len(x) // batch_size))
         check_finite("the training loss", torch.tensor(history[-1]))

@@ -1,0 +1,55 @@
+"""Sparsity curves: probe accuracy and explained variance against L0, for several families of codes.
+
+Used in chapter 7, the implicit-EM sparse encoder (the baseline comparison).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+METRICS = (
+    ("probe_accuracy", "linear-probe accuracy (held-out)"),
+    ("readout_ev", "explained variance, linear readout"),
+)
+
+
+def sparsity_curves(curves, highlight=None, references=None, figsize=(8.4, 3.4)):
+    """Two panels, probe accuracy and readout explained variance, each against L0.
+
+    Parameters
+    ----------
+    curves : dict
+        ``{label: (points, colour, marker)}``, with ``points`` a list of dicts holding ``"l0"``,
+        ``"probe_accuracy"`` and ``"readout_ev"`` (as from
+        :func:`vaelib.sparse_baseline.curve_point`), in sweep order.
+    highlight : dict, optional
+        ``{label: index}``: the point of a curve to ring (the slider's current setting).
+    references : dict, optional
+        ``{label: (point, colour, marker)}``: single points (e.g. another baseline).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    highlight = highlight or {}
+    for ax, (metric, title) in zip(axes, METRICS):
+        for label, (points, colour, marker) in curves.items():
+            ordered = sorted(points, key=lambda p: p["l0"])
+            ax.plot(
+                [p["l0"] for p in ordered],
+                [p[metric] for p in ordered],
+                marker=marker,
+                color=colour,
+                label=label,
+                ms=5,
+                lw=1.5,
+            )
+            if label in highlight:
+                point = points[highlight[label]]
+                ax.plot(point["l0"], point[metric], "o", ms=13, mfc="none", mec=colour, mew=2)
+        for label, (point, colour, marker) in (references or {}).items():
+            ax.plot(point["l0"], point[metric], marker, color=colour, ms=8, label=label, ls="none")
+        ax.set(xlabel="L0 (active units per held-out image)", title=title)
+    axes[0].legend(fontsize=7, loc="lower right")
+    return fig
