@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import itertools
 import json
 import os
 import random
@@ -482,13 +483,17 @@ def select_tests(mutant: Mutant, data, test_files) -> tuple[list[str], float]:
     return covering, sum(durations.get(n, 0.0) for n in covering)
 
 
-def run_mutants(mutants, data, test_files, copies, workdir, timeout_factor, verbose):
+def run_mutants(mutants, data, test_files, copies, workdir, timeout_factor, verbose, deadline):
     originals = {m.module: (copies[0] / "vaelib" / f"{m.module}.py").read_text() for m in mutants}
     pending = list(mutants)
     running: dict[int, tuple[Mutant, int, float, float, Path]] = {}  # pid -> ...
     free = list(range(len(copies)))
     done = 0
     while pending or running:
+        if time.monotonic() > deadline:  # out of time: report the mutants run so far
+            for mutant in pending:
+                mutant.status = "not run"
+            pending = []
         while pending and free:
             mutant = pending.pop(0)
             if mutant.key() in EQUIVALENT:
@@ -569,16 +574,19 @@ def main(argv=None) -> int:
     parser.add_argument("modules", nargs="*", default=DEFAULT_MODULES,
                         help="modules under vaelib/, no .py (default: %(default)s)")  # fmt: skip
     parser.add_argument("--tests", nargs="+", help="test files (names in tests/) for every module")
-    parser.add_argument("--workers", type=int, default=2, help="parallel mutants (at most 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="parallel mutants (<= 2; half the cores on 8 or more)")  # fmt: skip
     parser.add_argument("--lines", help="only mutants on these lines, e.g. 40-60")
     parser.add_argument("--timeout-factor", type=float, default=6.0,
                         help="time limit = factor * the tests' baseline time + 60 s")  # fmt: skip
+    parser.add_argument("--budget", type=float, help="start no mutant after this many seconds")
     parser.add_argument("--sample", type=int, help="a random sample of N mutants per module")
     parser.add_argument("--list", action="store_true", help="print the mutants and stop")
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
     parser.add_argument("--verbose", action="store_true", help="print each run's test output")
     args = parser.parse_args(argv)
-    workers = max(1, min(args.workers, 2))
+    cores = os.cpu_count() or 1
+    workers = max(1, min(args.workers, cores // 2 if cores >= 8 else 2))
     modules = [m.removesuffix(".py").removeprefix("vaelib/") for m in args.modules]
     for m in modules:
         if not (ROOT / "vaelib" / f"{m}.py").exists():
@@ -615,7 +623,12 @@ def main(argv=None) -> int:
         print(f"baseline: {len(data['durations'])} tests in "
               f"{sum(data['durations'].values()):.0f} s; running mutants "
               f"({workers} workers)", flush=True)  # fmt: skip
-        run_mutants(mutants, data, test_files, copies, workdir, args.timeout_factor, args.verbose)
+        deadline = time.monotonic() + (args.budget or float("inf"))
+        by_module = [[x for x in mutants if x.module == m] for m in modules]
+        order = [x for group in itertools.zip_longest(*by_module) for x in group if x]
+        run_mutants(
+            order, data, test_files, copies, workdir, args.timeout_factor, args.verbose, deadline
+        )
     elapsed = time.perf_counter() - start
     return report(mutants, modules, elapsed, args.json)
 
@@ -625,7 +638,7 @@ def report(mutants, modules, elapsed, json_path) -> int:
           f" {'score':>7s}")  # fmt: skip
     worst = 1.0
     for m in modules:
-        ms = [x for x in mutants if x.module == m]
+        ms = [x for x in mutants if x.module == m and x.status != "not run"]
         killed = sum(x.status in ("killed", "timeout") for x in ms)
         equivalent = sum(x.status == "equivalent" for x in ms)
         survived = len(ms) - killed - equivalent
@@ -644,7 +657,8 @@ def report(mutants, modules, elapsed, json_path) -> int:
         print("\nEquivalent mutants (not counted):")
         for x in equivalent:
             print(f"  {x.module}:{x.lineno} {x.mutated.strip()}\n      because {x.detail}")
-    print(f"\n{len(mutants)} mutants in {elapsed:.0f} s")
+    not_run = sum(x.status == "not run" for x in mutants)
+    print(f"\n{len(mutants) - not_run} mutants in {elapsed:.0f} s ({not_run} left unrun)")
     if json_path:
         json_path.write_text(json.dumps([x.__dict__ for x in mutants], indent=1))
     return 0 if worst >= 0.9 else 1

@@ -131,6 +131,18 @@ def test_tensors_are_made_on_the_inputs_device(name):
     torch.testing.assert_close(result, expected)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (run on Colab)")
+@pytest.mark.parametrize("name", list(CASES))
+def test_cuda_inputs_give_cuda_results(name):
+    fn, values, _ = CASES[name]
+    expected = _f64(fn(*_inputs(values, F64)))
+    result = fn(*[t.cuda() for t in _inputs(values, F64)])
+    if isinstance(result, torch.Tensor):
+        assert result.device.type == "cuda", name
+        result = result.cpu()
+    torch.testing.assert_close(_f64(result), expected)
+
+
 def test_random_functions_accept_integers_and_follow_the_device():
     mu, log_var = torch.tensor([[1, 2]]), torch.tensor([[0, 0]])
     torch.manual_seed(0)
