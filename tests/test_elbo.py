@@ -493,3 +493,14 @@ def test_figures_draw(toy, toy1):
     plt.close("all")
     with pytest.raises(ValueError, match="scalar model"):
         P.draw_em(history, small, np.linspace(0, 3, 10), history, 0.0)
+
+
+def test_one_dimensional_x_is_a_batch_and_a_scalar_x_is_refused():
+    mu, log_var = torch.zeros(3, 2, dtype=F64), torch.zeros(3, 2, dtype=F64)
+
+    def log_lik(x, z):  # x (B,), z (K, B, D) -> (K, B)
+        return -0.5 * (z.sum(-1) - x).pow(2)
+
+    assert E.elbo(log_lik, torch.zeros(3, dtype=F64), mu, log_var, 2).shape == (3,)
+    with pytest.raises(ValueError, match="same batch size"):
+        E.elbo(log_lik, torch.tensor(0.0), mu, log_var, 2)

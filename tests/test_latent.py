@@ -234,3 +234,10 @@ def test_gaussian_sigma_acts_as_beta_and_annealing_does_not_prevent_collapse():
     )
     assert max(history.kl) > 1.0  # while beta is 0 the codes carry information...
     assert summarize(*encode_dataset(model, x)).collapsed  # ...and still collapse at the end
+
+
+def test_two_codes_are_enough_one_is_not():
+    num_active, activity = active_units(torch.tensor([[0.0, 1.0], [1.0, 1.0]]))
+    assert num_active == 1 and activity.tolist() == pytest.approx([0.5, 0.0])
+    with pytest.raises(ValueError, match="at least 2 images"):
+        active_units(torch.zeros(1, 2))
