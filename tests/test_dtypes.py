@@ -186,9 +186,10 @@ def test_gaussian_nll_of_an_exact_fit_with_a_tiny_variance_is_finite():
             nll = losses.gaussian_nll(x, x.clone(), log_var, reduction="none")
             expected = 0.5 * (log_var + math.log(2 * math.pi))
             torch.testing.assert_close(nll, torch.full_like(x, expected))
-    # a miss by one at log_var = -100 in float32: the error term is 1 / (2 sigma^2) = inf
+    # a miss by one at log_var = -100 in float32: 1 / (2 sigma^2) ~ 1e43 is beyond float32, so
+    # the NLL saturates at the largest float (or inf), never NaN
     miss = losses.gaussian_nll(torch.zeros(1), torch.ones(1), -100.0, reduction="none")
-    assert torch.isinf(miss).all() and (miss > 0).all()
+    assert (miss >= torch.finfo(torch.float32).max / 2).all()
     # the gradient of an exact fit stays finite too
     mu = torch.zeros(2, requires_grad=True)
     losses.gaussian_nll(torch.zeros(2), mu, -100.0).backward()

@@ -87,10 +87,10 @@ def gaussian_nll(x, mu, log_var=None, *, var=None, reduction="mean", const=True)
     check_finite("x", x)
     check_finite("mu", mu)
     log_var = _log_var_from(x, log_var, var)
-    # 1 / sigma, capped at the largest float: exp(-log_var) itself overflows in float32 for
+    # 1 / sigma^2, capped at the largest float: exp(-log_var) overflows in float32 for
     # log_var < -88, and 0 * inf would turn an exact fit (x == mu) into NaN.
-    inv_sigma = torch.exp(-0.5 * log_var).clamp(max=torch.finfo(x.dtype).max)
-    nll = 0.5 * (log_var + ((x - mu) * inv_sigma).pow(2))
+    inv_var = torch.exp(-log_var).clamp(max=torch.finfo(x.dtype).max)
+    nll = 0.5 * (log_var + (x - mu).pow(2) * inv_var)
     if const:
         nll = nll + 0.5 * LOG_2PI
     return reduce(nll, reduction)
