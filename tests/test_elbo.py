@@ -187,7 +187,26 @@ def test_closed_form_kl_matches_torch_and_monte_carlo():
     torch.manual_seed(1)
     estimate, std_err = E.kl_monte_carlo(mu, log_var, 100_000)
     assert ((estimate - closed).abs() / std_err).max() < 4
-    assert (std_err > 0).all()
+    # the standard error itself, against the exact one: Var[log q(z) - log p(z)] for z ~ q is
+    # sum_d (sigma_d^2 - 1)^2 / 2 + mu_d^2 sigma_d^2 (a quadratic form in Gaussian z)
+    var = torch.exp(log_var)
+    exact_se = torch.sqrt(((var - 1).pow(2) / 2 + mu.pow(2) * var).sum(-1) / 100_000)
+    torch.testing.assert_close(std_err, exact_se, rtol=0.05, atol=0)
+
+
+def test_kl_monte_carlo_standard_error_is_the_spread_of_repeats():
+    """With K = 4 samples, R = 20000 independent estimates: their spread is the reported SE."""
+    mu, log_var = torch.tensor([[0.5, -1.0]], dtype=F64), torch.tensor([[0.4, -0.6]], dtype=F64)
+    torch.manual_seed(2)
+    repeats = 20_000
+    estimates, std_errs = E.kl_monte_carlo(
+        mu.expand(repeats, 2), log_var.expand(repeats, 2), num_samples=4
+    )
+    # E[se^2] = Var[estimate] exactly (the unbiased sample variance over K)
+    ratio = std_errs.pow(2).mean() / estimates.var()
+    assert ratio.item() == pytest.approx(1.0, abs=0.06), ratio
+    closed = kl_std_normal(mu, log_var, reduction="sum")
+    assert (estimates.mean() - closed).abs() < 4 * estimates.std() / math.sqrt(repeats)
 
 
 # ---------------------------------------------------------------- Monte Carlo ELBO
@@ -474,3 +493,14 @@ def test_figures_draw(toy, toy1):
     plt.close("all")
     with pytest.raises(ValueError, match="scalar model"):
         P.draw_em(history, small, np.linspace(0, 3, 10), history, 0.0)
+
+
+def test_one_dimensional_x_is_a_batch_and_a_scalar_x_is_refused():
+    mu, log_var = torch.zeros(3, 2, dtype=F64), torch.zeros(3, 2, dtype=F64)
+
+    def log_lik(x, z):  # x (B,), z (K, B, D) -> (K, B)
+        return -0.5 * (z.sum(-1) - x).pow(2)
+
+    assert E.elbo(log_lik, torch.zeros(3, dtype=F64), mu, log_var, 2).shape == (3,)
+    with pytest.raises(ValueError, match="same batch size"):
+        E.elbo(log_lik, torch.tensor(0.0), mu, log_var, 2)

@@ -62,6 +62,33 @@ def test_score_function_matches_autograd_of_log_prob():
     assert torch.allclose(g_mu, t_mu, rtol=1e-12) and torch.allclose(g_lv, t_lv, rtol=1e-12)
 
 
+def test_leave_one_out_baseline_exact_value():
+    """K = 4: b_k is the mean of f over the other three; estimate = mean_k (f_k - b_k) score_k."""
+    mu, log_var = torch.tensor([0.5, -1.0], dtype=F64), torch.tensor([0.2, -0.7], dtype=F64)
+    k = 4
+    set_seed(13)
+    g_mu, g_lv = score_function_grad(quadratic, mu, log_var, k, baseline="loo")
+    set_seed(13)
+    eps = torch.randn(k, 1, 2, dtype=F64)[:, 0]
+    var = torch.exp(log_var)
+    z = mu + var.sqrt() * eps
+    f = [float((z[i] ** 2).sum()) for i in range(k)]
+    expected_mu, expected_lv = torch.zeros(2, dtype=F64), torch.zeros(2, dtype=F64)
+    for i in range(k):
+        baseline = sum(f[j] for j in range(k) if j != i) / (k - 1)
+        expected_mu += (f[i] - baseline) * (z[i] - mu) / var / k
+        expected_lv += (f[i] - baseline) * ((z[i] - mu) ** 2 / var - 1) / 2 / k
+    assert torch.allclose(g_mu, expected_mu, rtol=1e-12)
+    assert torch.allclose(g_lv, expected_lv, rtol=1e-12)
+    # a fixed baseline b subtracts b * mean_k score_k from the plain estimate
+    set_seed(13)
+    plain = score_function_grad(quadratic, mu, log_var, k)
+    set_seed(13)
+    fixed = score_function_grad(quadratic, mu, log_var, k, baseline=1.5)
+    score_mu = ((z - mu) / var).mean(0)
+    assert torch.allclose(fixed[0], plain[0] - 1.5 * score_mu, rtol=1e-12)
+
+
 def test_pathwise_matches_the_chain_rule():
     """For f = sum z^2: grad_mu = mean 2z and grad_log_var = mean 2z * sigma * eps / 2."""
     mu, log_var = torch.tensor([0.5, -1.0], dtype=F64), torch.tensor([0.2, -0.7], dtype=F64)

@@ -1,8 +1,9 @@
 """Tests for vaelib.latent: collapse metrics against known answers and real (tiny) models."""
 
+import numpy as np
 import pytest
 import torch
-from torch.distributions import Normal
+from torch.distributions import Normal, kl_divergence
 
 from vaelib.latent import (
     active_units,
@@ -39,6 +40,28 @@ def test_kl_per_dim_sums_to_the_loss_term():
     per_dim = kl_per_dim(mu, log_var)
     assert per_dim.shape == (4,)
     torch.testing.assert_close(per_dim.sum(), kl_std_normal(mu, log_var))
+    # against torch.distributions, per dimension and averaged over the data
+    q = Normal(mu.double(), (0.5 * log_var.double()).exp())
+    expected = kl_divergence(q, Normal(0.0, 1.0)).mean(dim=0)
+    torch.testing.assert_close(per_dim.double(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_summarize_against_independent_formulas():
+    """Every field of the summary on codes far from log_var = 0 (where sigma = sigma^2)."""
+    g = torch.Generator().manual_seed(3)
+    mu = torch.randn(300, 3, generator=g, dtype=torch.float64) * torch.tensor([1.5, 0.3, 0.01])
+    log_var = torch.randn(300, 3, generator=g, dtype=torch.float64) * 0.5 - 2.0
+    s = summarize(mu, log_var)
+    sigma = Normal(mu, (0.5 * log_var).exp()).stddev  # (N, D)
+    kl = kl_divergence(Normal(mu, sigma), Normal(0.0, 1.0))  # (N, D)
+    variances = np.var(mu.numpy(), axis=0, ddof=1)
+    assert s.latent_dim == 3 and s.num_active == int((variances > 0.01).sum()) == 2
+    assert s.mean_sigma == pytest.approx(sigma.mean().item(), rel=1e-12)
+    assert s.mean_sigma == pytest.approx(np.exp(log_var.numpy() / 2).mean(), rel=1e-12)
+    assert s.kl_total == pytest.approx(kl.sum(dim=1).mean().item(), rel=1e-9)
+    torch.testing.assert_close(s.kl_per_dim, kl.mean(dim=0))
+    assert s.spread == pytest.approx(np.sqrt(variances.sum()), rel=1e-9)
+    assert not s.collapsed
 
 
 def test_active_units_counts_dimensions_whose_mean_moves():
@@ -113,6 +136,16 @@ def test_path_smoothness_of_a_straight_morph_and_of_a_jump():
     morph = (1 - t) * a + t * b
     smooth = path_smoothness(morph)
     assert smooth["max_jump"] == pytest.approx(1.0) and smooth["detour"] == pytest.approx(1.0)
+    torch.testing.assert_close(smooth["steps"], torch.full((10,), 0.1, dtype=torch.float64))
+    # an uneven morph: steps of 0.1 and 0.3 (RMS pixel change), end images 1 apart
+    uneven = torch.tensor([0.0, 0.1, 0.4, 0.5, 0.8, 1.0]).view(-1, 1, 1, 1).expand(6, 1, 4, 4)
+    scores = path_smoothness(uneven)
+    torch.testing.assert_close(
+        scores["steps"], torch.tensor([0.1, 0.3, 0.1, 0.3, 0.2], dtype=torch.float64)
+    )
+    assert scores["max_jump"] == pytest.approx(0.3 / 0.2) and scores["detour"] == pytest.approx(1)
+    back = torch.tensor([0.0, 1.0, 0.5]).view(-1, 1, 1, 1).expand(3, 1, 2, 2)  # overshoots
+    assert path_smoothness(back)["detour"] == pytest.approx(1.5 / 0.5)
     garbage = morph.clone()
     garbage[5] = (torch.arange(16).view(1, 4, 4) % 2).float()  # stripes: garbage
     rough = path_smoothness(garbage)
@@ -126,7 +159,17 @@ def test_class_pair_smoothness_covers_every_pair():
     result = class_pair_smoothness(model, centres, num_steps=5)
     assert result["pairs"] == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
     assert result["max_jump"].shape == result["detour"].shape == (6,)
-    assert torch.all(result["max_jump"] >= 1.0) and torch.all(result["detour"] >= 1.0 - 1e-6)
+    # each pair against a direct computation: decode 5 points of the segment, measure the steps
+    model.eval()
+    for (a, b), jump, detour in zip(result["pairs"], result["max_jump"], result["detour"]):
+        t = np.linspace(0.0, 1.0, 5)[:, None]
+        z = torch.tensor((1 - t) * centres[a].numpy() + t * centres[b].numpy(), dtype=torch.float32)
+        with torch.no_grad():
+            images = torch.sigmoid(model.decoder(z)).reshape(5, -1).double().numpy()
+        steps = np.sqrt(((images[1:] - images[:-1]) ** 2).mean(axis=1))
+        direct = np.sqrt(((images[-1] - images[0]) ** 2).mean())
+        assert jump.item() == pytest.approx(steps.max() / steps.mean(), rel=1e-5)
+        assert detour.item() == pytest.approx(steps.sum() / direct, rel=1e-5)
 
 
 def test_line_grid_and_decode_points():
@@ -191,3 +234,10 @@ def test_gaussian_sigma_acts_as_beta_and_annealing_does_not_prevent_collapse():
     )
     assert max(history.kl) > 1.0  # while beta is 0 the codes carry information...
     assert summarize(*encode_dataset(model, x)).collapsed  # ...and still collapse at the end
+
+
+def test_two_codes_are_enough_one_is_not():
+    num_active, activity = active_units(torch.tensor([[0.0, 1.0], [1.0, 1.0]]))
+    assert num_active == 1 and activity.tolist() == pytest.approx([0.5, 0.0])
+    with pytest.raises(ValueError, match="at least 2 images"):
+        active_units(torch.zeros(1, 2))

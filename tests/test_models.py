@@ -87,7 +87,23 @@ def test_vae_outputs(x):
     assert model.reconstruct(x).shape == x.shape
     samples = model.sample(6, generator=torch.Generator().manual_seed(1))
     assert samples.shape == (6, 1, 28, 28)
-    assert samples.min() >= 0 and samples.max() <= 1
+    # the decoder's means at z ~ N(0, I), drawn here independently from the same generator state
+    z = torch.randn(6, 3, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = torch.sigmoid(model.decoder(z))
+    torch.testing.assert_close(samples, expected)
+
+
+def test_vae_samples_decode_draws_from_the_prior():
+    """model.sample decodes z ~ N(0, I): the latents it decodes have the prior's moments."""
+    model = conv_vae(latent_dim=3)
+    seen = []
+    model.decode = lambda z: seen.append(z) or torch.zeros(len(z), 1, 28, 28)
+    model.sample(20_000, generator=torch.Generator().manual_seed(2))
+    (z,) = seen
+    assert z.shape == (20_000, 3)
+    torch.testing.assert_close(z.mean(0), torch.zeros(3), atol=0.03, rtol=0)  # SE 0.007
+    torch.testing.assert_close(torch.cov(z.T), torch.eye(3), atol=0.05, rtol=0)  # SE 0.01
 
 
 def test_loss_decomposes_into_recon_plus_beta_kl(x):

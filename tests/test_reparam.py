@@ -106,3 +106,5 @@ def test_clamp_bounds_and_its_gradient():
     bounds = torch.tensor([LOG_VAR_MIN, LOG_VAR_MAX])
     sigma = torch.exp(0.5 * bounds)
     assert (sigma > 0).all() and torch.isfinite(torch.exp(bounds)).all()
+    # the documented bounds: sigma from about 3e-7 to 2e4
+    assert sigma.tolist() == pytest.approx([3.06e-7, 2.2026e4], rel=1e-3)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -162,6 +163,38 @@ def test_redundancy_counts_correlated_live_pairs():
     assert sm.redundancy(a[:, 3:]) == 0
 
 
+def test_redundancy_counts_anti_correlated_pairs_and_respects_the_threshold():
+    g = torch.Generator().manual_seed(11)
+    u = torch.rand(2000, 1, generator=g, dtype=torch.float64)
+    noise = torch.rand(2000, 3, generator=g, dtype=torch.float64)
+    # unit 1 = 1 - unit 0 (corr -1); unit 2 mixes u and noise (|corr| ~ 0.7); unit 3 is noise
+    a = torch.cat([u, 1 - u, u + 0.7 * noise[:, :1], noise[:, 1:2]], 1)
+    corr = np.corrcoef(a.numpy().T)
+    upper = np.abs(corr[np.triu_indices(4, k=1)])
+    for threshold in (0.1, 0.5, 0.75, 0.99):
+        assert sm.redundancy(a, threshold=threshold) == int((upper > threshold).sum())
+    assert sm.redundancy(a, threshold=0.99) == 1  # only the anti-correlated pair
+
+
+def test_code_metrics_values_against_direct_formulas():
+    g = torch.Generator().manual_seed(12)
+    a = torch.relu(torch.randn(500, 6, generator=g, dtype=torch.float64) - 0.3)
+    a[:, 5] = 0.0  # a dead unit
+    a[:, 4] = 2 * a[:, 3] + 0.01 * a[:, 0]  # redundant with unit 3
+    metrics = sm.code_metrics(a)
+    codes = a.numpy()
+    r = np.exp(-codes) / np.exp(-codes).sum(axis=1, keepdims=True)
+    r_bar = r.mean(axis=0)
+    live = codes[:, (codes > 0).mean(axis=0) >= sm.DEAD_RATE]
+    corr = np.abs(np.corrcoef(live.T))[np.triu_indices(live.shape[1], k=1)]
+    assert metrics["dead"] == 1
+    assert metrics["l0"] == pytest.approx((codes != 0).sum(axis=1).mean())
+    assert metrics["redundant_pairs"] == int((corr > sm.REDUNDANT_CORR).sum()) >= 1
+    assert metrics["resp_entropy"] == pytest.approx(-(r * np.log(r)).sum(axis=1).mean())
+    assert metrics["usage_entropy"] == pytest.approx(-(r_bar * np.log(r_bar)).sum())
+    assert metrics["max_entropy"] == pytest.approx(math.log(6))
+
+
 def test_responsibility_and_usage_entropy():
     k = 8
     assert sm.responsibility_entropy(torch.zeros(10, k)) == pytest.approx(math.log(k))
@@ -268,6 +301,34 @@ def test_evaluate_and_mean_sd(mnist_small):
     assert iem.keys() == std.keys() and iem["params"] == 784 * 8 + 8
     assert math.isnan(std["scale"]) and not math.isnan(iem["scale"])
     assert iem["explained_variance"] >= -1e-9  # the least-squares fit can always choose scale 0
+    assert std["params"] == 2 * 784 * 8 + 8 + 784
+    # the values, recomputed here: codes, reconstructions (SAE decoder / implicit decoder fitted
+    # by least squares on the training set) and their errors
+    xt = x_test.double().numpy()
+    with torch.no_grad():
+        a_std = sae.encoder(x_test).double().numpy()
+        w, b = encoder.linear.weight.double().numpy(), encoder.linear.bias.double().numpy()
+        recon_std = sae.decoder(sae.encoder(x_test)).double().numpy()
+    a_tr = np.maximum(x_train.double().numpy() @ w.T + b, 0)
+    u, x_tr = a_tr @ w, x_train.double().numpy()
+    uc, xc = u - u.mean(0), x_tr - x_tr.mean(0)
+    scale = (uc * xc).sum() / (uc**2).sum()
+    offset = x_tr.mean(0) - scale * u.mean(0)
+    recon_iem = scale * np.maximum(xt @ w.T + b, 0) @ w + offset
+    for metrics, recon, codes in ((iem, recon_iem, np.maximum(xt @ w.T + b, 0)),
+                                  (std, recon_std, a_std)):  # fmt: skip
+        sse = ((xt - recon) ** 2).sum(axis=1)
+        assert metrics["mse"] == pytest.approx(sse.mean(), rel=1e-4)
+        total = ((xt - xt.mean(0)) ** 2).sum()
+        assert metrics["explained_variance"] == pytest.approx(1 - sse.sum() / total, abs=1e-4)
+        assert metrics["l0"] == pytest.approx((codes > 0).sum(axis=1).mean(), rel=1e-6)
+        assert metrics["max_entropy"] == pytest.approx(math.log(8))
+        assert 0.0 <= metrics["probe_accuracy"] <= 1.0
+    assert iem["scale"] == pytest.approx(scale, rel=1e-4)
+    codes_train = torch.as_tensor(a_tr)
+    probe = sm.probe_accuracy(codes_train, y_train, torch.as_tensor(np.maximum(xt @ w.T + b, 0)),
+                              y_test, max_iter=5)  # fmt: skip
+    assert iem["probe_accuracy"] == pytest.approx(probe, abs=0.02)
     with pytest.raises(TypeError, match="Encoder or a SparseAutoencoder"):
         sm.evaluate(torch.nn.Linear(784, 8), x_train, y_train, x_test, y_test)
     stats = sm.mean_sd([{"m": 1.0}, {"m": 2.0}, {"m": 3.0}])

@@ -9,16 +9,52 @@ from __future__ import annotations
 import torch
 
 
-def as_tensor(name: str, value, *, dtype: torch.dtype | None = None) -> torch.Tensor:
-    """``value`` as a tensor (floats and arrays are converted); raise if that is impossible."""
+def as_tensor(name: str, value, *, dtype: torch.dtype | None = None, device=None) -> torch.Tensor:
+    """``value`` as a tensor (floats and arrays are converted); raise if that is impossible.
+
+    A tensor keeps its device unless ``device`` is given; anything else is created on ``device``
+    (so a number passed next to a CUDA tensor lands on that tensor's device).
+    """
     if isinstance(value, torch.Tensor):
-        return value if dtype is None else value.to(dtype)
+        if dtype is None and device is None:
+            return value
+        return value.to(device=value.device if device is None else device, dtype=dtype)
     try:
         return torch.as_tensor(
-            value, dtype=dtype if dtype is not None else torch.get_default_dtype()
+            value,
+            dtype=dtype if dtype is not None else torch.get_default_dtype(),
+            device=device,
         )
     except (TypeError, ValueError, RuntimeError) as err:
         raise TypeError(f"{name} must be a tensor or a number, got {type(value).__name__}") from err
+
+
+def float_dtype(reference: torch.Tensor, *others) -> torch.dtype:
+    """The floating dtype to compute in: ``reference``'s own when it is floating; else the
+    promoted dtype of the floating tensors among ``others``; else torch's default float dtype.
+
+    So integer (and boolean) inputs are computed on as floats instead of silently truncating
+    the other arguments to integers.
+    """
+    if reference.is_floating_point():
+        return reference.dtype
+    dtype = None
+    for t in others:
+        if isinstance(t, torch.Tensor) and t.is_floating_point():
+            dtype = t.dtype if dtype is None else torch.promote_types(dtype, t.dtype)
+    return dtype or torch.get_default_dtype()
+
+
+def as_floats(*named) -> tuple[torch.Tensor, ...]:
+    """``(name, value)`` pairs as tensors of one floating dtype on the first one's device.
+
+    The dtype is :func:`float_dtype` of the first tensor and the others: a floating first
+    argument decides it, integer inputs are promoted. Non-tensors are created on that device.
+    """
+    first = as_tensor(named[0][0], named[0][1])
+    rest = [as_tensor(name, value, device=first.device) for name, value in named[1:]]
+    dtype = float_dtype(first, *rest)
+    return tuple(t.to(device=first.device, dtype=dtype) for t in (first, *rest))
 
 
 def check_finite(name: str, t: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 import torch
 
-from vaelib.checks import as_tensor, check_finite, check_ndim, check_same_shape
+from vaelib.checks import as_floats, as_tensor, check_finite, check_ndim, check_same_shape
 from vaelib.losses import gaussian_nll, kl_std_normal, reduce
 from vaelib.reparam import reparameterize
 
@@ -41,8 +41,7 @@ def check_num_samples(num_samples) -> int:
 
 def _check_q(x, mu, log_var):
     x = as_tensor("x", x)
-    mu = as_tensor("mu", mu)
-    log_var = as_tensor("log_var", log_var, dtype=mu.dtype)
+    mu, log_var = as_floats(("mu", mu), ("log_var", log_var))
     check_ndim("mu", mu, 2, "(B, D)")
     check_same_shape("mu", mu, "log_var", log_var)
     check_finite("mu", mu)
@@ -60,8 +59,8 @@ def log_normal_diag(z, mu, log_var) -> torch.Tensor:
 
     z : Tensor, shape (..., B, D); mu, log_var : Tensor, shape (B, D). Returns shape (..., B).
     """
-    z = as_tensor("z", z)
-    mu, log_var = mu.to(z.dtype).expand_as(z), log_var.to(z.dtype).expand_as(z)
+    z, mu, log_var = as_floats(("z", z), ("mu", mu), ("log_var", log_var))
+    mu, log_var = mu.expand_as(z), log_var.expand_as(z)
     return -gaussian_nll(z, mu, log_var, reduction="none").sum(-1)
 
 
@@ -239,8 +238,9 @@ def maximize_elbo(elbo_fn, mu, log_var, num_steps: int = 500, lr: float = 0.05):
     history : Tensor, shape (num_steps,)
         The summed ELBO at each step.
     """
-    mu = as_tensor("mu", mu).detach().clone().requires_grad_(True)
-    log_var = as_tensor("log_var", log_var, dtype=mu.dtype).detach().clone().requires_grad_(True)
+    mu, log_var = as_floats(("mu", mu), ("log_var", log_var))  # integers cannot require grad
+    mu = mu.detach().clone().requires_grad_(True)
+    log_var = log_var.detach().clone().requires_grad_(True)
     check_same_shape("mu", mu, "log_var", log_var)
     optimizer = torch.optim.Adam([mu, log_var], lr=lr)
     history = []
@@ -282,7 +282,7 @@ def joint_table(prior, likelihood) -> JointTable:
             f"likelihood has {likelihood.shape[1]} columns but prior has {prior.shape[0]} "
             "entries; column j must be p(x | z_j)"
         )
-    if (prior < 0).any() or not torch.isclose(prior.sum(), torch.tensor(1.0, dtype=prior.dtype)):
+    if (prior < 0).any() or not torch.isclose(prior.sum(), prior.new_tensor(1.0)):
         raise ValueError(f"prior must be non-negative and sum to 1, got sum {prior.sum():.6g}")
     col = likelihood.sum(0)
     if (likelihood < 0).any() or not torch.allclose(col, torch.ones_like(col)):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vaelib.checks import check_ndim, check_same_shape
+from vaelib.checks import as_floats, check_ndim, check_same_shape, float_dtype
 from vaelib.losses import kl_std_normal
 from vaelib.plot import COLORS, image_grid
 from vaelib.train import evaluating
@@ -76,7 +76,8 @@ def active_units(mu: torch.Tensor, threshold: float = ACTIVE_THRESHOLD):
         A_u for every dimension.
     """
     _check_codes(mu)
-    activity = mu.double().var(dim=0, unbiased=True).to(mu.dtype)  # Cov_x(E_q[u]), diagonal
+    activity = mu.double().var(dim=0, unbiased=True)  # Cov_x(E_q[u]), diagonal
+    activity = activity.to(float_dtype(mu))  # integer codes: float variances, not truncated
     return int((activity > threshold).sum()), activity
 
 
@@ -133,13 +134,16 @@ def summarize(mu, log_var, threshold: float = ACTIVE_THRESHOLD) -> LatentSummary
 def class_means(mu: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The centre of each class's codes: (num_classes, D), row k the mean of mu over y == k."""
     _check_codes(mu)
+    (mu,) = as_floats(("mu", mu))  # integer codes: their class means are fractions
     classes = torch.unique(y)
     return torch.stack([mu[y == k].mean(dim=0) for k in classes])
 
 
 def line(z_start, z_end, num_steps: int = 16) -> torch.Tensor:
     """``num_steps`` evenly spaced points from ``z_start`` to ``z_end`` (both (D,)): (T, D)."""
-    t = torch.linspace(0.0, 1.0, num_steps, dtype=z_start.dtype).unsqueeze(1)  # (T, 1)
+    z_start, z_end = as_floats(("z_start", z_start), ("z_end", z_end))
+    t = torch.linspace(0.0, 1.0, num_steps, dtype=z_start.dtype, device=z_start.device)
+    t = t.unsqueeze(1)  # (T, 1)
     return (1.0 - t) * z_start + t * z_end
 
 

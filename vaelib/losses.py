@@ -10,6 +10,7 @@ import math
 import torch
 
 from vaelib.checks import (
+    as_floats,
     as_tensor,
     check_broadcast,
     check_finite,
@@ -43,10 +44,11 @@ def _log_var_from(x: torch.Tensor, log_var, var) -> torch.Tensor:
     if var is not None and log_var is not None:
         raise ValueError("pass either log_var or var, not both")
     if var is not None:
-        var = as_tensor("var", var, dtype=x.dtype)
+        var = as_tensor("var", var, dtype=x.dtype, device=x.device)
         check_positive("var", var)
         log_var = torch.log(var)
-    log_var = as_tensor("log_var", 0.0 if log_var is None else log_var, dtype=x.dtype)
+    log_var = 0.0 if log_var is None else log_var
+    log_var = as_tensor("log_var", log_var, dtype=x.dtype, device=x.device)
     check_finite("log_var", log_var)
     check_broadcast("x", x, "log_var", log_var)
     return log_var
@@ -80,21 +82,22 @@ def gaussian_nll(x, mu, log_var=None, *, var=None, reduction="mean", const=True)
     Tensor
         The NLL in nats, reduced as asked.
     """
-    x = as_tensor("x", x)
-    mu = as_tensor("mu", mu, dtype=x.dtype)
+    x, mu = as_floats(("x", x), ("mu", mu))  # integer x: computed in floats, not truncated
     check_same_shape("x", x, "mu", mu)
     check_finite("x", x)
     check_finite("mu", mu)
     log_var = _log_var_from(x, log_var, var)
-    nll = 0.5 * (log_var + (x - mu).pow(2) * torch.exp(-log_var))
+    # 1 / sigma^2, capped at the largest float: exp(-log_var) overflows in float32 for
+    # log_var < -88, and 0 * inf would turn an exact fit (x == mu) into NaN.
+    inv_var = torch.exp(-log_var).clamp(max=torch.finfo(x.dtype).max)
+    nll = 0.5 * (log_var + (x - mu).pow(2) * inv_var)
     if const:
         nll = nll + 0.5 * LOG_2PI
     return reduce(nll, reduction)
 
 
 def _check_gaussian(mu, log_var, prefix=""):
-    mu = as_tensor(f"mu{prefix}", mu)
-    log_var = as_tensor(f"log_var{prefix}", log_var, dtype=mu.dtype)
+    mu, log_var = as_floats((f"mu{prefix}", mu), (f"log_var{prefix}", log_var))
     check_same_shape(f"mu{prefix}", mu, f"log_var{prefix}", log_var)
     check_finite(f"mu{prefix}", mu)
     check_finite(f"log_var{prefix}", log_var)
@@ -146,8 +149,8 @@ def kl_normal(mu_q, log_var_q, mu_p, log_var_p, reduction="batchmean") -> torch.
         The KL in nats. With ``mu_p = 0`` and ``log_var_p = 0`` it equals :func:`kl_std_normal`.
     """
     mu_q, log_var_q = _check_gaussian(mu_q, log_var_q, "_q")
-    mu_p = as_tensor("mu_p", mu_p, dtype=mu_q.dtype)
-    log_var_p = as_tensor("log_var_p", log_var_p, dtype=mu_q.dtype)
+    mu_p = as_tensor("mu_p", mu_p, dtype=mu_q.dtype, device=mu_q.device)
+    log_var_p = as_tensor("log_var_p", log_var_p, dtype=mu_q.dtype, device=mu_q.device)
     for name, t in (("mu_p", mu_p), ("log_var_p", log_var_p)):
         check_finite(name, t)
         check_broadcast("mu_q", mu_q, name, t)

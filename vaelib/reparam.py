@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from vaelib.checks import as_tensor, check_finite, check_same_shape
+from vaelib.checks import as_floats, check_finite, check_same_shape
 
 # The one documented place where log-variances are clamped. exp(-30/2) ~ 3e-7 and
 # exp(20/2) ~ 2e4 bound sigma far from 0 and infinity, so exp(log_var) neither underflows to a
@@ -38,8 +38,7 @@ def reparameterize(mu, log_var, num_samples: int | None = None) -> torch.Tensor:
     Tensor
         Shape of ``mu``, or (num_samples, *mu.shape).
     """
-    mu = as_tensor("mu", mu)
-    log_var = as_tensor("log_var", log_var, dtype=mu.dtype)
+    mu, log_var = as_floats(("mu", mu), ("log_var", log_var))  # integers: drawn in floats
     check_same_shape("mu", mu, "log_var", log_var)
     check_finite("mu", mu)
     check_finite("log_var", log_var)

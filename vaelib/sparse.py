@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelib.checks import as_tensor, check_finite, check_ndim
+from vaelib.checks import as_floats, as_tensor, check_finite, check_ndim
 
 EPS = 1e-6  # floor on variances inside log Var and Corr, so a silent unit stays finite
 
@@ -95,7 +95,7 @@ class SparseAutoencoder(nn.Module):
 
 
 def _check_codes(a, min_batch: int = 1) -> torch.Tensor:
-    a = as_tensor("a", a)
+    (a,) = as_floats(("a", a))  # integer codes are computed on as floats
     check_ndim("a", a, 2, "(B, K): a batch of B code vectors with K components")
     if len(a) < min_batch:
         raise ValueError(
@@ -150,7 +150,8 @@ def decorrelation_loss(a, eps: float = EPS) -> torch.Tensor:
     """The InfoMax decorrelation term ``||Corr(A) - I||_F^2``, a scalar; zero iff units are
     uncorrelated (a proxy for total correlation)."""
     corr = correlation(a, eps)
-    return (corr - torch.eye(len(corr), dtype=corr.dtype)).pow(2).sum()
+    eye = torch.eye(len(corr), dtype=corr.dtype, device=corr.device)
+    return (corr - eye).pow(2).sum()
 
 
 def implicit_em_loss(a, lambda_var: float, lambda_tc: float, lambda_lse: float = 1.0):
@@ -164,6 +165,7 @@ def implicit_em_loss(a, lambda_var: float, lambda_tc: float, lambda_lse: float =
 
 def sae_loss(x, x_hat, a, l1: float) -> torch.Tensor:
     """Standard SAE loss ``mean_B( ||x - x_hat||^2 + l1 * ||a||_1 )``."""
+    x, x_hat, a = as_floats(("x", x), ("x_hat", x_hat), ("a", a))
     return (x - x_hat).pow(2).sum(dim=1).mean() + l1 * a.abs().sum(dim=1).mean()
 
 
@@ -275,7 +277,7 @@ def fit_implicit_decoder(encoder: Encoder, x) -> tuple[float, torch.Tensor]:
         u = encoder(x).double() @ encoder.prototypes.double()  # (N, K) @ (K, D) -> (N, D)
         u_c, x_c = u - u.mean(0), x - x.mean(0)
         denom = u_c.pow(2).sum()
-        scale = (u_c * x_c).sum() / denom if denom > 0 else torch.zeros((), dtype=x.dtype)
+        scale = (u_c * x_c).sum() / denom if denom > 0 else x.new_zeros(())
         offset = x.mean(0) - scale * u.mean(0)
     return float(scale), offset.float()
 

@@ -103,7 +103,8 @@ def probe_accuracy(z_train, y_train, z_test, y_test, weight_decay=1e-4, max_iter
     by full-batch L-BFGS in float64 with a small L2 penalty ``weight_decay``.
     """
     z_train, z_test = _codes(z_train), _codes(z_test)
-    y_train, y_test = as_tensor("y", y_train).long(), as_tensor("y", y_test).long()
+    y_train = as_tensor("y", y_train, device=z_train.device).long()
+    y_test = as_tensor("y", y_test, device=z_test.device).long()
     if len(y_train) != len(z_train) or len(y_test) != len(z_test):
         raise ValueError("each code row needs exactly one label: len(z) must equal len(y)")
     if z_train.shape[1] != z_test.shape[1]:
@@ -113,7 +114,7 @@ def probe_accuracy(z_train, y_train, z_test, y_test, weight_decay=1e-4, max_iter
     mean, std = z_train.mean(0), z_train.std(0).clamp_min(1e-8)
     z_train, z_test = (z_train - mean) / std, (z_test - mean) / std
     num_classes = int(max(y_train.max(), y_test.max())) + 1
-    probe = nn.Linear(z_train.shape[1], num_classes).double()
+    probe = nn.Linear(z_train.shape[1], num_classes).double().to(z_train.device)
     optimizer = torch.optim.LBFGS(
         probe.parameters(), max_iter=max_iter, line_search_fn="strong_wolfe"
     )

@@ -24,7 +24,7 @@ from functools import partial
 
 import torch
 
-from vaelib.checks import as_tensor, check_finite, check_ndim, check_same_shape
+from vaelib.checks import as_floats, as_tensor, check_finite, check_ndim, check_same_shape
 from vaelib.reparam import reparameterize
 
 DTYPE = torch.float64  # estimators work in float64: variances span many orders of magnitude
@@ -110,7 +110,8 @@ def score_function_grad(f, mu, log_var, num_samples=1, *, num_estimates=None, ba
         if loo:  # (sum_j f_j - f_k) / (K - 1), the mean over the other samples
             b = (fz.sum(0, keepdim=True) - fz) / (num_samples - 1)
         else:
-            b = as_tensor("baseline", 0.0 if baseline is None else baseline, dtype=DTYPE)
+            b = 0.0 if baseline is None else baseline
+            b = as_tensor("baseline", b, dtype=DTYPE, device=mu.device)
             if b.dim() != 0:
                 raise ValueError(f"a fixed baseline must be a number, got shape {tuple(b.shape)}")
             check_finite("baseline", b)
@@ -213,6 +214,7 @@ def quadrature_expectation(f, mu, log_var, step=0.05, width=8.0) -> torch.Tensor
     -------
     Tensor, shape ()
     """
+    mu, log_var = as_floats(("mu", mu), ("log_var", log_var))  # keeps the autograd graph
     if mu.dim() != 1 or mu.shape != log_var.shape:
         raise ValueError(
             f"mu and log_var must both have shape (D,), got {tuple(mu.shape)} "
@@ -222,7 +224,7 @@ def quadrature_expectation(f, mu, log_var, step=0.05, width=8.0) -> torch.Tensor
     num = int(round(2 * width / step)) + 1
     if num**dim > 2_000_000:
         raise ValueError(f"the grid has {num}**{dim} points; use D <= 2 or a larger step")
-    x = torch.linspace(-width, width, num, dtype=mu.dtype)
+    x = torch.linspace(-width, width, num, dtype=mu.dtype, device=mu.device)
     eps = torch.cartesian_prod(*[x] * dim).reshape(-1, dim)  # (num^D, D)
     log_w = -0.5 * eps.pow(2).sum(-1)
     w = torch.softmax(log_w, dim=0)  # the N(0, I) density on the grid, normalized to sum to 1
