@@ -31,7 +31,9 @@ def per_pair_bounds(mu, var):
                     div = 0.5 * np.sum(np.log(vj / vi) + vi / vj + dm**2 / vj - 1)
                 else:
                     vb = (vi + vj) / 2
-                    div = np.sum(dm**2 / vb) / 8 + 0.5 * np.log(np.prod(vb) / np.sqrt(np.prod(vi) * np.prod(vj)))
+                    div = np.sum(dm**2 / vb) / 8 + 0.5 * np.log(
+                        np.prod(vb) / np.sqrt(np.prod(vi) * np.prod(vj))
+                    )
                 terms.append(-div)
             total += np.logaddexp.reduce(terms) - np.log(n)
         h_noise = np.mean(0.5 * np.sum(np.log(2 * np.pi * np.e * var), axis=1))
@@ -158,7 +160,10 @@ def test_binned_mi_never_exceeds_log_n():
         (lambda: inf.mi_xt(torch.full((5, 2), float("nan")), 1.0), "NaN"),
         (lambda: inf.mi_ty(torch.zeros(5, 2), 1.0, [0, 1]), "labels must have shape"),
         (lambda: inf.binned_mi(torch.zeros(5, 2), [0] * 5, 0), "n_bins"),
-        (lambda: inf.information_batch(torch.zeros(2, 5, 2), torch.tensor([1.0, 2.0]), [0] * 5), "scalar"),
+        (
+            lambda: inf.information_batch(torch.zeros(2, 5, 2), torch.tensor([1.0, 2.0]), [0] * 5),
+            "scalar",
+        ),
     ],
 )
 def test_clear_errors(call, message):

@@ -83,7 +83,9 @@ def check_labels(labels, n: int) -> torch.Tensor:
     """``labels`` as int64 of shape (N,)."""
     labels = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels)
     if labels.dim() != 1 or labels.shape[0] != n:
-        raise ValueError(f"labels must have shape ({n},), one per row of mu, got {tuple(labels.shape)}")
+        raise ValueError(
+            f"labels must have shape ({n},), one per row of mu, got {tuple(labels.shape)}"
+        )
     if labels.is_floating_point() and not torch.equal(labels, labels.round()):
         raise ValueError("labels must be whole numbers (class indices)")
     return labels.long()

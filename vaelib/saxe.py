@@ -13,6 +13,7 @@ Used in chapter 6, compression in the information plane.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from vaelib.config import device as default_device
+from vaelib.information import binned_mi, information_batch
 
 LAYER_SIZES = (12, 10, 7, 5, 4, 3, 2)
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
@@ -59,8 +61,12 @@ class SaxeRun:
 def log_epochs(num_epochs: int, num_points: int) -> np.ndarray:
     """About ``num_points`` distinct epochs from 0 to ``num_epochs``, log-spaced (0 included)."""
     if num_epochs < 1 or num_points < 2:
-        raise ValueError(f"need num_epochs >= 1 and num_points >= 2, got {num_epochs}, {num_points}")
-    grid = np.unique(np.round(np.logspace(0, math.log10(num_epochs + 1), num_points)).astype(int) - 1)
+        raise ValueError(
+            f"need num_epochs >= 1 and num_points >= 2, got {num_epochs}, {num_points}"
+        )
+    grid = np.unique(
+        np.round(np.logspace(0, math.log10(num_epochs + 1), num_points)).astype(int) - 1
+    )
     return grid
 
 
@@ -154,8 +160,6 @@ def train_saxe(
         raise ValueError(f"num_seeds must be a positive integer, got {num_seeds!r}")
     if x.dim() != 2 or x.shape[1] != LAYER_SIZES[0] or len(y) != len(x):
         raise ValueError(f"x must be (N, 12) and y (N,), got {tuple(x.shape)} and {tuple(y.shape)}")
-    import time
-
     start = time.perf_counter()
     device = device or default_device()
     x, y = x.to(device, torch.float32), y.to(device).long()
@@ -172,7 +176,9 @@ def train_saxe(
         if epoch == num_epochs:
             break
         logits = forward(params, x_train, activation)[-1]  # (S, N_train, 2)
-        per_seed = F.cross_entropy(logits.transpose(1, 2), y_train.expand(num_seeds, -1), reduction="none")
+        per_seed = F.cross_entropy(
+            logits.transpose(1, 2), y_train.expand(num_seeds, -1), reduction="none"
+        )
         loss = per_seed.mean(1)  # (S,): seeds are independent, so their sum trains each one
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
@@ -198,3 +204,60 @@ def _record(layers, params, x, activation):
     outputs[-1] = torch.softmax(outputs[-1], dim=-1)  # the output layer as probabilities
     for store, out in zip(layers, outputs):
         store.append(out.float().cpu())
+
+
+def subsample(n: int, num_points: int, seed: int = 0) -> torch.Tensor:
+    """``num_points`` of range(n) drawn without replacement by a seeded generator (all if more)."""
+    if num_points >= n:
+        return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:num_points]
+
+
+def kde_planes(run: SaxeRun, labels, var: float, idx=None, seeds=None) -> dict:
+    """Saxe et al.'s KDE information plane of every layer, snapshot and seed of ``run``.
+
+    Parameters
+    ----------
+    run : SaxeRun
+    labels : Tensor of int, shape (N,)
+    var : float
+        The noise variance added to every activation (the analyst's choice).
+    idx : Tensor of int, optional
+        The inputs X is uniform over (all N by default; a subsample is cheaper, and caps
+        I(X; T) at log len(idx)).
+    seeds : list of int, optional
+        Which seeds to measure (all by default).
+
+    Returns
+    -------
+    dict of Tensor, each shape (L, K, S)
+        ``ixt_bd``, ``ixt_kl``, ``ity_bd``, ``ity_kl`` in nats for L layers, K snapshots, S seeds.
+    """
+    idx = torch.arange(run.layers[0].shape[2]) if idx is None else idx
+    per_layer = []
+    for layer in run.layers:
+        layer = layer if seeds is None else layer[:, list(seeds)]
+        k, s, _, w = layer.shape
+        codes = layer[:, :, idx].reshape(k * s, len(idx), w)  # (K, S, n, w) -> (K * S, n, w)
+        per_layer.append(
+            {key: v.reshape(k, s) for key, v in information_batch(codes, var, labels[idx]).items()}
+        )
+    return {key: torch.stack([p[key] for p in per_layer]) for key in per_layer[0]}
+
+
+def binned_planes(run: SaxeRun, labels, n_bins: int, seed_index: int = 0) -> dict:
+    """Shwartz-Ziv & Tishby's binning estimates for one seed: ``ixt``, ``ity`` of shape (L, K)."""
+    ixt = torch.zeros(len(run.layers), len(run.epochs), dtype=torch.float64)
+    ity = torch.zeros_like(ixt)
+    for i, layer in enumerate(run.layers):
+        for j in range(layer.shape[0]):
+            ixt[i, j], ity[i, j] = binned_mi(layer[j, seed_index], labels, n_bins)
+    return {"ixt": ixt, "ity": ity}
+
+
+def compression(ixt: torch.Tensor) -> torch.Tensor:
+    """How far I(X; T) fell from its peak by the end: max over snapshots minus the last, (L, S).
+
+    ``ixt`` has shape (L, K, S) (layers, snapshots, seeds); 0 means no fall at all.
+    """
+    return ixt.max(dim=1).values - ixt[:, -1]
