@@ -1,4 +1,4 @@
-"""vaelib.information against exact answers: Gaussian channels, far and equal points, Monte Carlo."""
+"""vaelib.information against exact answers: Gaussian channels, far/equal points, Monte Carlo."""
 
 import math
 

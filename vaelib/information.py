@@ -118,7 +118,8 @@ def _divergences(mu, var, rows: slice) -> tuple[torch.Tensor, torch.Tensor]:
         + (mu * mu * inv).sum(1)[None, :]
         - mu.shape[1]
     ) / 2
-    # Bhattacharyya: 1/8 dmu^2 / vbar + 1/2 log vbar - 1/4 (log v_i + log v_j), vbar = (v_i + v_j) / 2
+    # Bhattacharyya: 1/8 dmu^2 / vbar + 1/2 log vbar - 1/4 (log v_i + log v_j),
+    # vbar = (v_i + v_j) / 2
     vbar = (va[:, None, :] + var[None, :, :]) / 2  # (R, N, d): not separable, so broadcast
     diff = a[:, None, :] - mu[None, :, :]
     bd = (diff * diff / vbar / 8 + torch.log(vbar) / 2).sum(2) - (log_v[rows, None] + log_v) / 4

@@ -71,7 +71,7 @@ def log_epochs(num_epochs: int, num_points: int) -> np.ndarray:
 
 
 def init_params(num_seeds: int, seed: int, bias: float, device, sizes=LAYER_SIZES) -> list:
-    """Weights N(0, 1/n_in) truncated at 2 standard deviations (Saxe et al.'s code), biases ``bias``.
+    """Weights N(0, 1/n_in) truncated at 2 sd (as in Saxe et al.'s code), every bias ``bias``.
 
     Returns a list of [W (S, n_in, n_out), b (S, 1, n_out)] pairs, leaves that require grad.
     """

@@ -35,7 +35,8 @@ def vae_information(mu, log_var, labels) -> dict:
     -------
     dict of float
         ``rate`` (mean KL to N(0, I)), ``h_zx`` (H(Z | X) = mean of 1/2 sum log(2 pi e var)),
-        and ``ixt_bd``, ``ixt_kl``, ``ity_bd``, ``ity_kl`` as :func:`vaelib.information.information`.
+        and ``ixt_bd``, ``ixt_kl``, ``ity_bd``, ``ity_kl`` as in
+        :func:`vaelib.information.information`.
     """
     mu, log_var = mu.detach().double(), log_var.detach().double()
     out = information(mu, log_var.exp(), labels)

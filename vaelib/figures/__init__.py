@@ -1,1 +1,1 @@
-"""Drawing modules, one per chapter topic; the computing modules of vaelib never import matplotlib."""
+"""Drawing modules, one per chapter topic; vaelib's computing modules never import matplotlib."""

@@ -1,4 +1,4 @@
-"""Figures of chapter 6: information planes of Saxe et al.'s networks and a VAE's information curves.
+"""Figures of chapter 6: information planes of Saxe et al.'s networks, a VAE's information curves.
 
 Numbers come from :mod:`vaelib.saxe`, :mod:`vaelib.information` and :mod:`vaelib.vae_information`;
 this module only draws them. Used in chapter 6, compression in the information plane.
