@@ -73,26 +73,32 @@ def log_epochs(num_epochs: int, num_points: int) -> np.ndarray:
 def init_params(num_seeds: int, seed: int, bias: float, device, sizes=LAYER_SIZES) -> list:
     """Weights N(0, 1/n_in) truncated at 2 sd (as in Saxe et al.'s code), every bias ``bias``.
 
-    Returns a list of [W (S, n_in, n_out), b (S, 1, n_out)] pairs, leaves that require grad.
+    Returns a list of (W (S, n_out, n_in), b (S, n_out, 1)) pairs, leaves that require grad.
+    Features come first (units along rows, inputs along columns): a batched product
+    (S, n_out, n_in) @ (S, n_in, N) measured about 6 times faster on a CPU than the
+    (S, N, n_in) @ (S, n_in, n_out) layout, whose inner dimensions are tiny.
     """
     gen = torch.Generator().manual_seed(seed)
     params = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        w = torch.empty(num_seeds, n_in, n_out)
+        w = torch.empty(num_seeds, n_out, n_in)
         torch.nn.init.trunc_normal_(w, std=1.0, a=-2.0, b=2.0, generator=gen)
         w = (w / math.sqrt(n_in)).to(device).requires_grad_()
-        b = torch.full((num_seeds, 1, n_out), float(bias), device=device, requires_grad=True)
+        b = torch.full((num_seeds, n_out, 1), float(bias), device=device, requires_grad=True)
         params.append((w, b))
     return params
 
 
 def forward(params, x: torch.Tensor, activation: str) -> list:
-    """All layers of all seeds: x (N, 12) -> [hidden_1 (S, N, 10), ..., logits (S, N, 2)]."""
+    """All layers of all seeds: x (N, 12) -> [hidden_1 (S, 10, N), ..., logits (S, 2, N)].
+
+    Units come first and inputs last in every output (see :func:`init_params`).
+    """
     act = ACTIVATIONS[activation]
-    h = x.expand(params[0][0].shape[0], *x.shape)  # (N, 12) -> (S, N, 12), no copy
+    h = x.T.expand(params[0][0].shape[0], *x.T.shape)  # (N, 12) -> (S, 12, N), no copy
     outputs = []
     for i, (w, b) in enumerate(params):
-        h = torch.baddbmm(b, h, w)  # (S, N, n_in) @ (S, n_in, n_out) + (S, 1, n_out)
+        h = torch.baddbmm(b, w, h)  # (S, n_out, n_in) @ (S, n_in, N) + (S, n_out, 1)
         if i < len(params) - 1:
             h = act(h)
         outputs.append(h)
@@ -111,7 +117,7 @@ def split_indices(n: int, train_fraction: float, seed: int) -> tuple[torch.Tenso
 def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if len(y) == 0:
         return torch.full((logits.shape[0],), float("nan"))
-    return (logits.argmax(-1) == y).float().mean(-1).cpu()  # (S, N) -> (S,)
+    return (logits.argmax(1) == y).float().mean(-1).cpu()  # (S, 2, N) -> (S, N) -> (S,)
 
 
 def train_saxe(
@@ -165,7 +171,7 @@ def train_saxe(
     x, y = x.to(device, torch.float32), y.to(device).long()
     train_idx, test_idx = split_indices(len(x), train_fraction, seed)
     params = init_params(num_seeds, seed, bias, device)
-    optimizer = torch.optim.Adam([p for pair in params for p in pair], lr=lr)
+    optimizer = torch.optim.Adam([p for pair in params for p in pair], lr=lr, foreach=True)
     records = log_epochs(num_epochs, num_records)
     layers = [[] for _ in params]
     losses = []
@@ -175,10 +181,8 @@ def train_saxe(
             _record(layers, params, x, activation)
         if epoch == num_epochs:
             break
-        logits = forward(params, x_train, activation)[-1]  # (S, N_train, 2)
-        per_seed = F.cross_entropy(
-            logits.transpose(1, 2), y_train.expand(num_seeds, -1), reduction="none"
-        )
+        logits = forward(params, x_train, activation)[-1]  # (S, 2, N_train)
+        per_seed = F.cross_entropy(logits, y_train.expand(num_seeds, -1), reduction="none")
         loss = per_seed.mean(1)  # (S,): seeds are independent, so their sum trains each one
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
@@ -191,8 +195,8 @@ def train_saxe(
         epochs=records,
         layers=[torch.stack(layer) for layer in layers],
         loss=torch.stack(losses) if losses else torch.empty(0, num_seeds),
-        train_acc=_accuracy(logits[:, train_idx], y[train_idx]),
-        test_acc=_accuracy(logits[:, test_idx], y[test_idx]),
+        train_acc=_accuracy(logits[:, :, train_idx], y[train_idx]),
+        test_acc=_accuracy(logits[:, :, test_idx], y[test_idx]),
         train_idx=train_idx,
         seconds=time.perf_counter() - start,
     )
@@ -201,9 +205,9 @@ def train_saxe(
 def _record(layers, params, x, activation):
     with torch.no_grad():
         outputs = forward(params, x, activation)
-    outputs[-1] = torch.softmax(outputs[-1], dim=-1)  # the output layer as probabilities
+    outputs[-1] = torch.softmax(outputs[-1], dim=1)  # the output layer as probabilities
     for store, out in zip(layers, outputs):
-        store.append(out.float().cpu())
+        store.append(out.transpose(1, 2).float().cpu())  # (S, width, N) -> (S, N, width)
 
 
 def subsample(n: int, num_points: int, seed: int = 0) -> torch.Tensor:
