@@ -92,6 +92,7 @@ def fit(
     loss_fn=default_loss,
     progress=None,
     desc="training",
+    callback=None,
 ) -> History:
     """Train ``model`` with Adam on mini-batches of ``x_train``; return the per-epoch history.
 
@@ -115,6 +116,9 @@ def fit(
         Show a tqdm bar with the current loss, recon and KL. By default it is shown except in
         the static book build (``VAELIB_STATIC=1``), where a progress widget would only leave
         dead JavaScript in the HTML.
+    callback : callable, optional
+        ``callback(epoch, model)`` after every epoch (epoch counted from 1), e.g. to record the
+        encoder's outputs; chapter 6 measures mutual information with it.
 
     Returns
     -------
@@ -155,6 +159,8 @@ def fit(
         history.epoch.append(epoch + 1)
         history.beta.append(beta_now)
         history.seconds.append(time.perf_counter() - start)
+        if callback is not None:
+            callback(epoch + 1, model)
         bar.set_postfix(
             loss=f"{history.loss[-1]:.1f}",
             recon=f"{history.recon[-1]:.1f}",

@@ -1,1 +1,1 @@
-"""Figure modules of single chapters, apart from the computing modules (they import matplotlib)."""
+"""Drawing modules, one per chapter topic; vaelib's computing modules never import matplotlib."""

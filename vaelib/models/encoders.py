@@ -174,14 +174,25 @@ class ConvEncoder(nn.Module):
         return _split(self.head(self.features(x)))
 
 
-class MLPEncoder(nn.Module):
-    """The encoder of PyTorch's example VAE: 784 -> 400 (ReLU) -> (mu, log_var) of size 20."""
+MLP_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
-    def __init__(self, latent_dim: int = 20, hidden: int = 400):
+
+class MLPEncoder(nn.Module):
+    """The encoder of PyTorch's example VAE: 784 -> 400 (ReLU) -> (mu, log_var) of size 20.
+
+    ``activation="tanh"`` swaps the hidden ReLU for tanh (chapter 6 compares the two).
+    """
+
+    def __init__(self, latent_dim: int = 20, hidden: int = 400, activation: str = "relu"):
         super().__init__()
         check_latent_dim(latent_dim)
+        if activation not in MLP_ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {tuple(MLP_ACTIVATIONS)}, got {activation!r}"
+            )
         self.latent_dim = latent_dim
-        self.features = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU())
+        act = MLP_ACTIVATIONS[activation]()
+        self.features = nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), act)
         self.head = nn.Linear(hidden, 2 * latent_dim)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

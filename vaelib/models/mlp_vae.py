@@ -16,8 +16,13 @@ from vaelib.models.encoders import MLPEncoder
 from vaelib.models.vae import VAE
 
 
-def mlp_vae(latent_dim: int = 20, hidden: int = 400) -> VAE:
-    """The 784-400-20 Bernoulli MLP VAE of Kingma & Welling (2014) as in PyTorch's example."""
+def mlp_vae(latent_dim: int = 20, hidden: int = 400, activation: str = "relu") -> VAE:
+    """The 784-400-20 Bernoulli MLP VAE of Kingma & Welling (2014) as in PyTorch's example.
+
+    ``activation`` is the encoder's hidden nonlinearity ("relu" or "tanh", chapter 6).
+    """
     return VAE(
-        MLPEncoder(latent_dim, hidden), MLPDecoder(latent_dim, hidden), likelihood="bernoulli"
+        MLPEncoder(latent_dim, hidden, activation),
+        MLPDecoder(latent_dim, hidden),
+        likelihood="bernoulli",
     )

@@ -1,0 +1,171 @@
+"""vaelib.information against exact answers: Gaussian channels, far/equal points, Monte Carlo."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from vaelib import information as inf
+
+DT = torch.float64
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def per_pair_bounds(mu, var):
+    """An independent, deliberately plain per-pair NumPy computation of the two entropy bounds."""
+    mu = np.asarray(mu, dtype=np.float64)
+    n, d = mu.shape
+    var = np.broadcast_to(np.asarray(var, dtype=np.float64), (n, d))
+    out = []
+    for kind in ("bd", "kl"):
+        total = 0.0
+        for i in range(n):
+            terms = []
+            for j in range(n):
+                vi, vj, dm = var[i], var[j], mu[i] - mu[j]
+                if kind == "kl":
+                    div = 0.5 * np.sum(np.log(vj / vi) + vi / vj + dm**2 / vj - 1)
+                else:
+                    vb = (vi + vj) / 2
+                    div = np.sum(dm**2 / vb) / 8 + 0.5 * np.log(
+                        np.prod(vb) / np.sqrt(np.prod(vi) * np.prod(vj))
+                    )
+                terms.append(-div)
+            total += np.logaddexp.reduce(terms) - np.log(n)
+        h_noise = np.mean(0.5 * np.sum(np.log(2 * np.pi * np.e * var), axis=1))
+        out.append(h_noise - total / n)
+    return tuple(out)
+
+
+@pytest.mark.parametrize("var_kind", ["scalar", "per_dim", "per_point"])
+def test_bounds_match_a_per_pair_computation(var_kind):
+    mu = torch.randn(40, 3, generator=gen(1), dtype=DT)
+    var = {
+        "scalar": 0.3,
+        "per_dim": torch.tensor([0.2, 0.5, 1.5], dtype=DT),
+        "per_point": torch.rand(40, 3, generator=gen(2), dtype=DT) + 0.1,
+    }[var_kind]
+    got = inf.entropy_bounds(mu, var)
+    want = per_pair_bounds(mu.numpy(), var.numpy() if torch.is_tensor(var) else var)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("noise_var", [1.0, 0.1])
+def test_gaussian_channel_is_bracketed(noise_var):
+    a = torch.tensor([[1.0, 0.5], [0.0, 1.0]], dtype=DT)
+    x = torch.randn(1000, 2, generator=gen(3), dtype=DT)
+    exact = inf.gaussian_channel_mi(a, 1.0, noise_var)
+    low, high = inf.mi_xt(x @ a.T, noise_var)
+    assert low < exact < high
+    # the Monte Carlo MI of the same mixture is the exact channel's to within sampling error
+    h_mc, se = inf.mixture_entropy_mc(x @ a.T, noise_var, num_samples=8000)
+    h_noise = 0.5 * 2 * math.log(2 * math.pi * math.e * noise_var)
+    assert abs(h_mc - h_noise - exact) < 4 * se + 0.02
+
+
+def test_gaussian_channel_closed_form_in_one_dimension():
+    assert inf.gaussian_channel_mi([[2.0]], 1.0, 0.5) == pytest.approx(0.5 * math.log(1 + 4 / 0.5))
+
+
+@pytest.mark.parametrize("var", [1e-2, torch.full((64, 2), 0.05, dtype=DT)])
+def test_far_apart_points_reach_log_n(var):
+    mu = torch.arange(64, dtype=DT)[:, None].expand(64, 2) * 100.0
+    for value in inf.mi_xt(mu, var):
+        assert value == pytest.approx(math.log(64), abs=1e-9)
+
+
+def test_equal_points_carry_no_information():
+    mu = torch.ones(50, 4, dtype=DT)
+    assert inf.mi_xt(mu, 0.1) == (0.0, 0.0)
+    assert inf.mi_ty(mu, 0.1, torch.arange(50) % 2) == pytest.approx((0.0, 0.0), abs=1e-12)
+    low, high = inf.entropy_bounds(mu, 0.1)
+    assert low == pytest.approx(high) == pytest.approx(2 * math.log(2 * math.pi * math.e * 0.1))
+
+
+def test_mi_between_zero_and_log_n():
+    for seed in range(5):
+        mu = torch.randn(30, 3, generator=gen(seed), dtype=DT) * (seed + 0.1)
+        var = torch.rand(30, 3, generator=gen(seed + 10), dtype=DT) + 0.01
+        low, high = inf.mi_xt(mu, var)
+        assert 0 <= low <= high <= math.log(30) + 1e-12
+
+
+def test_bounds_bracket_a_monte_carlo_entropy():
+    mu = torch.randn(200, 3, generator=gen(4), dtype=DT) * 2
+    for var in (0.5, torch.rand(200, 3, generator=gen(5), dtype=DT) + 0.05):
+        low, high = inf.entropy_bounds(mu, var)
+        h, se = inf.mixture_entropy_mc(mu, var, num_samples=20000)
+        assert low - 4 * se < h < high + 4 * se
+        assert high - low > 8 * se  # the test could fail: the bracket is wider than the noise
+
+
+def test_label_information():
+    # two well separated clusters, one per label: I(T;Y) = H(Y) = log 2 with either bound
+    mu = torch.cat([torch.zeros(20, 2), torch.full((20, 2), 50.0)]).to(DT)
+    labels = torch.arange(40) // 20
+    for value in inf.mi_ty(mu, 1.0, labels):
+        assert value == pytest.approx(math.log(2), abs=1e-6)
+    # labels unrelated to the clusters: no label information
+    for value in inf.mi_ty(mu, 1.0, torch.arange(40) % 2):
+        assert value == pytest.approx(0.0, abs=1e-12)
+
+
+def test_information_matches_the_single_functions_and_the_batch():
+    mu = torch.randn(3, 60, 4, generator=gen(7), dtype=DT)
+    labels = torch.arange(60) % 3
+    batch = inf.information_batch(mu, 0.2, labels)
+    for b in range(3):
+        one = inf.information(mu[b], 0.2, labels)
+        assert (one["ixt_bd"], one["ixt_kl"]) == pytest.approx(inf.mi_xt(mu[b], 0.2))
+        assert (one["ity_bd"], one["ity_kl"]) == pytest.approx(inf.mi_ty(mu[b], 0.2, labels))
+        for key, value in one.items():
+            assert batch[key][b].item() == pytest.approx(value, abs=1e-10)
+
+
+def test_chunking_does_not_change_the_answer(monkeypatch):
+    mu = torch.randn(50, 3, generator=gen(8), dtype=DT)
+    var = torch.rand(50, 3, generator=gen(9), dtype=DT) + 0.1
+    labels = torch.arange(50) % 2
+    whole = inf.information(mu, var, labels)
+    monkeypatch.setattr(inf, "CHUNK_ELEMENTS", 7 * 50 * 3 * 4)  # 7 rows per chunk
+    assert inf.information(mu, var, labels) == pytest.approx(whole, abs=1e-12)
+
+
+def test_binned_mi_exact_cases():
+    labels = torch.arange(8) % 2
+    distinct = torch.arange(8, dtype=DT)[:, None]  # 8 distinct values, 8 bins: each its own cell
+    assert inf.binned_mi(distinct, labels, 8) == pytest.approx((math.log(8), math.log(2)))
+    assert inf.binned_mi(distinct, labels, 1) == pytest.approx((0.0, 0.0))
+    # two bins: the low and high halves, each holding both labels equally
+    assert inf.binned_mi(distinct, labels, 2) == pytest.approx((math.log(2), 0.0))
+
+
+def test_binned_mi_never_exceeds_log_n():
+    t = torch.randn(100, 3, generator=gen(10), dtype=DT)
+    ixt, ity = inf.binned_mi(t, torch.arange(100) % 2, 30)
+    assert 0 <= ity <= ixt <= math.log(100) + 1e-12
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: inf.entropy_bounds(torch.zeros(5), 1.0), "shape \\(N, d\\)"),
+        (lambda: inf.entropy_bounds(torch.zeros(5, 2), 0.0), "strictly positive"),
+        (lambda: inf.entropy_bounds(torch.zeros(5, 2), -torch.ones(5, 2)), "exp\\(log_var\\)"),
+        (lambda: inf.mi_xt(torch.zeros(5, 2), torch.ones(4, 2)), "var has shape"),
+        (lambda: inf.mi_xt(torch.full((5, 2), float("nan")), 1.0), "NaN"),
+        (lambda: inf.mi_ty(torch.zeros(5, 2), 1.0, [0, 1]), "labels must have shape"),
+        (lambda: inf.binned_mi(torch.zeros(5, 2), [0] * 5, 0), "n_bins"),
+        (
+            lambda: inf.information_batch(torch.zeros(2, 5, 2), torch.tensor([1.0, 2.0]), [0] * 5),
+            "scalar",
+        ),
+    ],
+)
+def test_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
