@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.integrate import trapezoid
 
 from vaelib.code_information import label_information, rate_decomposition
 
@@ -25,8 +26,8 @@ def quadrature_terms():
     q = comp.mean(0)
     p = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
     with np.errstate(divide="ignore", invalid="ignore"):
-        info = np.mean([np.trapz(np.where(c > 0, c * np.log(c / q), 0.0), z) for c in comp])
-        marginal_kl = np.trapz(np.where(q > 0, q * np.log(q / p), 0.0), z)
+        info = np.mean([trapezoid(np.where(c > 0, c * np.log(c / q), 0.0), z) for c in comp])
+        marginal_kl = trapezoid(np.where(q > 0, q * np.log(q / p), 0.0), z)
     rate = np.mean(0.5 * (mu**2 + var - 1 - np.log(var)))
     return info, marginal_kl, rate
 

@@ -70,6 +70,18 @@ def test_quantized_copy_leaves_the_model_alone():
     assert torch.equal(copy_[0].bias, model[0].bias)  # biases stay in full precision
 
 
+def test_quantize_to_mse_hits_the_target():
+    from vaelib.quantize import quantize_to_mse
+
+    w = torch.randn(5000, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    for target in (1e-4, 0.05):
+        assert (quantize_to_mse(w, target) - w).pow(2).mean().item() == pytest.approx(
+            target, rel=0.05
+        )
+    with pytest.raises(ValueError, match="mse must"):
+        quantize_to_mse(w, 10.0)
+
+
 def test_gaussian_bits():
     assert gaussian_bits(1.0, 0.25) == pytest.approx(1.0)
     assert gaussian_bits(1.0, 2.0) == 0.0

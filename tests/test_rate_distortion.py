@@ -103,13 +103,24 @@ def test_exact_terms_match_monte_carlo():
 @pytest.mark.parametrize("beta", [0.3, 1.0, 2.5])
 def test_minimising_the_exact_loss_reaches_the_closed_form(beta):
     torch.manual_seed(0)
-    model = LinearVAE(3)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
-    for _ in range(1500):
-        d, r = model.exact_terms(VARIANCES)
+    model = LinearVAE(3).double()
+    optimizer = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=500,
+        tolerance_grad=1e-12,
+        tolerance_change=1e-15,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
         optimizer.zero_grad()
-        (d + beta * r).backward()
-        optimizer.step()
+        d, r = model.exact_terms(VARIANCES)
+        loss = d + beta * r
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
     d, r = (t.item() for t in model.exact_terms(VARIANCES))
     opt = linear_beta_vae_optimum(VARIANCES, beta)
     assert d + beta * r == pytest.approx(opt["distortion"] + beta * opt["rate"], abs=1e-4)

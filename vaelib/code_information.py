@@ -36,9 +36,9 @@ def _check_codes(mu, log_var):
 
 def diag_normal_log_prob(z, mu, log_var) -> torch.Tensor:
     """log N(z_m; mu_n, diag sigma_n^2) for every pair: z (M, D), mu (N, D) -> (M, N), float64."""
-    inv_var = (-log_var).exp()  # (N, D)
-    # sum_d (z_md - mu_nd)^2 / s_nd, expanded so that no (M, N, D) tensor is built
-    quad = (z.pow(2) @ inv_var.T) - 2.0 * (z @ (mu * inv_var).T) + (mu.pow(2) * inv_var).sum(1)
+    # (z_md - mu_nd)^2 / s_nd directly, (M, N, D): the expanded form loses digits when the codes
+    # lie far from 0 with tiny variances; callers pass z in chunks to bound the memory
+    quad = ((z[:, None, :] - mu[None]).pow(2) * (-log_var).exp()[None]).sum(-1)  # (M, N)
     return -0.5 * (quad + log_var.sum(1) + mu.shape[1] * LOG_2PI)
 
 
@@ -48,7 +48,7 @@ def _sample_codes(mu, log_var, num_samples, seed):
     return mu + (0.5 * log_var).exp() * eps  # (S, N, D)
 
 
-def rate_decomposition(mu, log_var, num_samples: int = 4, seed: int = 0, chunk: int = 512):
+def rate_decomposition(mu, log_var, num_samples: int = 4, seed: int = 0, chunk: int = 64):
     """The rate and its split into I_q(X; Z) and KL(q(z) || p(z)), estimated by Monte Carlo.
 
     Parameters
@@ -89,7 +89,7 @@ def rate_decomposition(mu, log_var, num_samples: int = 4, seed: int = 0, chunk: 
     }
 
 
-def label_information(mu, log_var, y, num_samples: int = 4, seed: int = 0, chunk: int = 512):
+def label_information(mu, log_var, y, num_samples: int = 4, seed: int = 0, chunk: int = 64):
     """I_q(Y; Z): how much the code says about a label y, by the same mixture estimate.
 
     q(z | y = k) is the mixture of the posteriors of the data points with label k, and

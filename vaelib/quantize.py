@@ -36,12 +36,29 @@ def quantize_step(w: torch.Tensor, step: float) -> torch.Tensor:
     return torch.round(w / step) * step
 
 
+def quantize_to_mse(w: torch.Tensor, mse: float, num_iter: int = 60) -> torch.Tensor:
+    """Round ``w`` to multiples of the step whose weight MSE is ``mse`` (found by bisection).
+
+    The MSE of rounding grows with the step (up to mean(w^2), when everything rounds to 0), so
+    a bisection on the step between 0 and 4 max|w| finds it; ``mse`` must lie below mean(w^2).
+    """
+    top = float(w.double().pow(2).mean())
+    if not 0 < mse < top:
+        raise ValueError(f"mse must lie in (0, mean(w^2) = {top:.3g}), got {mse!r}")
+    lo, hi = 0.0, 4.0 * float(w.abs().max())
+    for _ in range(num_iter):
+        step = 0.5 * (lo + hi)
+        error = float((quantize_step(w, step) - w).double().pow(2).mean())
+        lo, hi = (step, hi) if error < mse else (lo, step)
+    return quantize_step(w, 0.5 * (lo + hi))
+
+
 def weight_names(model) -> list:
     """Names of the weight matrices and kernels of ``model`` (parameters with 2 or more dims)."""
     return [name for name, p in model.named_parameters() if p.dim() >= 2]
 
 
-def quantized_copy(model, *, bits=None, step=None, names=None):
+def quantized_copy(model, *, bits=None, step=None, mse=None, names=None):
     """A copy of ``model`` with the chosen weights quantized; biases stay in full precision.
 
     Parameters
@@ -50,6 +67,9 @@ def quantized_copy(model, *, bits=None, step=None, names=None):
         Uniform quantization with this many bits per weight (per-tensor range).
     step : float, optional
         Or: round to multiples of this step (the same absolute step for every tensor).
+    mse : float, optional
+        Or: round each tensor with the step that gives it this weight MSE
+        (:func:`quantize_to_mse`).
     names : list of str, optional
         Which weights to quantize (default: :func:`weight_names`).
 
@@ -60,19 +80,24 @@ def quantized_copy(model, *, bits=None, step=None, names=None):
     mse : dict
         Per quantized tensor, the mean squared weight error.
     """
-    if (bits is None) == (step is None):
-        raise ValueError("pass exactly one of bits= or step=")
+    if sum(v is not None for v in (bits, step, mse)) != 1:
+        raise ValueError("pass exactly one of bits=, step= or mse=")
     copy_ = copy.deepcopy(model)
     names = weight_names(model) if names is None else names
     params = dict(copy_.named_parameters())
-    mse = {}
+    errors = {}
     with torch.no_grad():
         for name in names:
             w = params[name]
-            q = quantize_uniform(w, bits) if bits is not None else quantize_step(w, step)
-            mse[name] = float((q - w).double().pow(2).mean())
+            if bits is not None:
+                q = quantize_uniform(w, bits)
+            elif step is not None:
+                q = quantize_step(w, step)
+            else:
+                q = quantize_to_mse(w, mse)
+            errors[name] = float((q - w).double().pow(2).mean())
             w.copy_(q)
-    return copy_, mse
+    return copy_, errors
 
 
 def gaussian_bits(variance: float, mse: float) -> float:

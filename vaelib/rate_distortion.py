@@ -84,7 +84,7 @@ def reverse_water_filling(variances, distortion) -> np.ndarray:
 def gaussian_rd(variances, distortion) -> float:
     """R(D) in nats of independent Gaussian components under summed squared error.
 
-    R(D) = sum_i 1/2 log(s_i / D_i), D_i = min(theta, s_i) (Cover & Thomas 2006, eq. 10.66).
+    R(D) = sum_i 1/2 log(s_i / D_i), D_i = min(theta, s_i) (Cover & Thomas 2006, sec. 10.3.3).
     R(0) is infinite (for any s_i > 0) and R(D) = 0 for D >= sum_i s_i.
 
     Parameters
