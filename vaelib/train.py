@@ -93,6 +93,7 @@ def fit(
     progress=None,
     desc="training",
     callback=None,
+    input_shape=None,
 ) -> History:
     """Train ``model`` with Adam on mini-batches of ``x_train``; return the per-epoch history.
 
@@ -119,14 +120,17 @@ def fit(
     callback : callable, optional
         ``callback(epoch, model)`` after every epoch (epoch counted from 1), e.g. to record the
         encoder's outputs; chapter 6 measures mutual information with it.
+    input_shape : tuple of int, optional
+        The shape of one training example. By default the data must be MNIST images
+        (N, 1, 28, 28); chapter 5 passes e.g. ``(8,)`` to train a linear VAE on vectors.
 
     Returns
     -------
     History
     """
-    x_train = _check_data("x_train", x_train)
+    x_train = _check_data("x_train", x_train, input_shape)
     if x_val is not None:
-        x_val = _check_data("x_val", x_val)
+        x_val = _check_data("x_val", x_val, input_shape)
     for name, value in (("num_epochs", num_epochs), ("batch_size", batch_size)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -257,11 +261,25 @@ def load_checkpoint(path, model, map_location="cpu") -> tuple[History | None, di
     return history, dict(state["meta"])
 
 
-def _check_data(name, x):
-    check_images(name, x)
+def _check_data(name, x, input_shape=None):
+    if input_shape is None:
+        check_images(name, x)
+    else:
+        _check_vectors(name, x, tuple(input_shape))
     if len(x) == 0:
         raise ValueError(f"{name} holds no images")
     return x
+
+
+def _check_vectors(name, x, input_shape):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (N, {input_shape})")
+    if tuple(x.shape[1:]) != input_shape:
+        raise ValueError(
+            f"{name} has shape {tuple(x.shape)} but input_shape={input_shape}: "
+            f"pass data of shape (N, *input_shape)"
+        )
+    check_finite(name, x)
 
 
 def _append(history, prefix, scores):
