@@ -7,7 +7,7 @@ import torch
 
 from vaelib import blur, compare, latent_geometry
 from vaelib.elbo import log_importance_weights
-from vaelib.models import MLPDecoder, MLPEncoder, VAE, mlp_vae
+from vaelib.models import VAE, MLPDecoder, MLPEncoder, mlp_vae
 from vaelib.train import History
 
 
@@ -59,8 +59,14 @@ def test_choose_lr_keeps_the_lowest_final_validation_loss(images):
 
 def test_compare_runs_every_seed_at_the_chosen_lr(images):
     results = compare.compare(
-        {"mlp": small_vae}, images[:40], images[40:50], images[50:],
-        lrs=[1e-3, 3e-3], seeds=(0, 5), num_epochs=2, num_samples=4,
+        {"mlp": small_vae},
+        images[:40],
+        images[40:50],
+        images[50:],
+        lrs=[1e-3, 3e-3],
+        seeds=(0, 5),
+        num_epochs=2,
+        num_samples=4,
     )
     result = results["mlp"]
     assert [run.seed for run in result.runs] == [0, 5]
@@ -78,7 +84,9 @@ def test_best_within_and_at_epoch():
         history = History(val_loss=list(losses), seconds=list(seconds))
         return compare.Run("m", 1e-3, 0, history)
 
-    result = compare.ModelResult("m", 1e-3, {}, [run([5, 3, 4], [1, 1, 1]), run([7, 6, 2], [2, 2, 2])], 1)
+    result = compare.ModelResult(
+        "m", 1e-3, {}, [run([5, 3, 4], [1, 1, 1]), run([7, 6, 2], [2, 2, 2])], 1
+    )
     assert compare.best_within(result, 2.0) == pytest.approx((3 + 7) / 2)
     assert math.isnan(compare.best_within(result, 0.5))
     mean, std = compare.at_epoch(result, 3)
@@ -100,9 +108,7 @@ def test_class_separation_on_known_clusters():
 def test_nearest_distance_against_a_brute_force_loop(images):
     queries = torch.rand(7, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     got = latent_geometry.nearest_distance(queries, images, batch_size=3)
-    expected = torch.stack(
-        [min((q - r).pow(2).mean().sqrt() for r in images) for q in queries]
-    )
+    expected = torch.stack([min((q - r).pow(2).mean().sqrt() for r in images) for q in queries])
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
     assert latent_geometry.nearest_distance(images[:4], images).max() < 1e-3  # itself
 
@@ -145,3 +151,16 @@ def test_mlp_vae_is_the_pytorch_example_network():
     model = mlp_vae()
     shapes = [tuple(p.shape) for p in model.parameters()]
     assert shapes == [(400, 784), (400,), (40, 400), (40,), (400, 20), (400,), (784, 400), (784,)]
+
+
+def test_digit_classifier_separates_two_patterns_and_accuracy_counts():
+    generator = torch.Generator().manual_seed(0)
+    left = torch.zeros(20, 1, 28, 28)
+    left[..., :14] = 1
+    right = torch.zeros(20, 1, 28, 28)
+    right[..., 14:] = 1
+    x = torch.cat([left, right]) + 0.1 * torch.rand(40, 1, 28, 28, generator=generator)
+    y = torch.cat([torch.zeros(20), torch.ones(20)]).long()
+    classifier = latent_geometry.digit_classifier(x, y, num_steps=50)
+    assert latent_geometry.accuracy(classifier, x, y) == 1.0
+    assert latent_geometry.accuracy(classifier, x, 1 - y) == 0.0

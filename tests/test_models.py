@@ -17,10 +17,10 @@ from vaelib.models import (
     MLPEncoder,
     ResNet18Encoder,
     conv_vae,
+    encoders,
     mlp_vae,
     vae_loss,
 )
-from vaelib.models import encoders
 from vaelib.models.vae import reconstruction_nll
 
 

@@ -68,7 +68,7 @@ class ModelResult:
 
 
 def train_run(name, make_model: Callable, x_train, x_val, *, lr, seed, num_epochs, **fit_kwargs):
-    """Build ``make_model()`` after seeding with ``seed``, train it with :func:`fit`; a :class:`Run`."""
+    """Seed with ``seed``, build ``make_model()`` and train it with :func:`fit`: a :class:`Run`."""
     set_seed(seed)
     model = make_model()
     fit_kwargs.setdefault("progress", False)
@@ -133,7 +133,11 @@ def iwae_scores(model, x, *, num_samples=32, batch_size=100, seed=0) -> dict:
             log_w = log_importance_weights(model.log_likelihood, batch, mu, log_var, num_samples)
             elbo_sum += log_w.mean(dim=0).sum().item()  # (K, B) -> (B,) -> scalar
             iwae_sum += log_mean_exp(log_w, dim=0).sum().item()
-    return {"neg_elbo": -elbo_sum / len(x), "neg_iwae": -iwae_sum / len(x), "num_samples": num_samples}
+    return {
+        "neg_elbo": -elbo_sum / len(x),
+        "neg_iwae": -iwae_sum / len(x),
+        "num_samples": num_samples,
+    }
 
 
 def compare(
@@ -185,7 +189,13 @@ def compare(
         for seed in seeds[1:]:
             runs.append(
                 train_run(
-                    name, make_model, x_train, x_val, lr=lr, seed=seed, num_epochs=epochs,
+                    name,
+                    make_model,
+                    x_train,
+                    x_val,
+                    lr=lr,
+                    seed=seed,
+                    num_epochs=epochs,
                     **fit_kwargs,
                 )
             )

@@ -17,7 +17,7 @@ from vaelib.models.vae import VAE
 
 
 def mlp_vae(latent_dim: int = 20, hidden: int = 400) -> VAE:
-    """The 784-400-20 Bernoulli MLP VAE of Kingma & Welling (2014) as in PyTorch's example."""
+    """The 784-400-20 Bernoulli MLP VAE of PyTorch's example (Kingma & Welling: 500 tanh)."""
     return VAE(
         MLPEncoder(latent_dim, hidden), MLPDecoder(latent_dim, hidden), likelihood="bernoulli"
     )

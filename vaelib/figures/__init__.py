@@ -1,0 +1,1 @@
+"""Figures of the chapters, apart from the modules that compute (those never import matplotlib)."""
