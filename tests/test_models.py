@@ -1,5 +1,8 @@
 """Tests for vaelib.models: shapes, the loss decomposition, the MLP reference, clear errors."""
 
+import threading
+import time
+
 import pytest
 import torch
 import torchvision
@@ -14,6 +17,7 @@ from vaelib.models import (
     MLPEncoder,
     ResNet18Encoder,
     conv_vae,
+    encoders,
     mlp_vae,
     vae_loss,
 )
@@ -41,17 +45,58 @@ def test_resnet_default_latent_dim_and_stem(x):
     assert encoder(x)[0].shape == (4, 128)
 
 
-def test_resnet_pretrained_falls_back_with_reason(monkeypatch):
-    def offline(self, *args, **kwargs):
+@pytest.fixture
+def online(monkeypatch, tmp_path):
+    """No VAELIB_OFFLINE, an empty torch.hub cache and no remembered download failure."""
+    monkeypatch.delenv("VAELIB_OFFLINE", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    monkeypatch.setattr(encoders, "_DOWNLOAD_FAILED", {})
+
+
+def test_resnet_pretrained_falls_back_and_says_so(monkeypatch, online):
+    calls = []
+
+    def no_network(self, *args, **kwargs):
+        calls.append(1)
         raise OSError("Name or service not known")
 
-    monkeypatch.setattr(torchvision.models.ResNet18_Weights, "get_state_dict", offline)
+    monkeypatch.setattr(torchvision.models.ResNet18_Weights, "get_state_dict", no_network)
     encoder = ResNet18Encoder(4, pretrained=True)
     assert not encoder.pretrained
-    assert "random" in encoder.weights_source and "Name or service" in encoder.weights_source
+    assert encoder.weights_source.startswith("random initialisation")
+    assert "could not download" in encoder.weights_source
+    assert "Name or service" not in encoder.weights_source  # no build-machine message
+    ResNet18Encoder(4, pretrained=True)
+    assert len(calls) == 1  # a failed download is not tried again in the same process
 
 
-def test_resnet_pretrained_sums_rgb_filters_into_one_channel(monkeypatch):
+def test_resnet_download_gives_up_after_its_time_limit(monkeypatch, online):
+    release = threading.Event()
+
+    def stalled(self, *args, **kwargs):  # a server that never answers
+        release.wait(30)
+        raise OSError("timed out")
+
+    monkeypatch.setattr(torchvision.models.ResNet18_Weights, "get_state_dict", stalled)
+    monkeypatch.setattr(encoders, "DOWNLOAD_TIMEOUT", 0.5)
+    start = time.perf_counter()
+    encoder = ResNet18Encoder(4, pretrained=True)
+    elapsed = time.perf_counter() - start
+    release.set()
+    assert not encoder.pretrained and elapsed < 5.0
+
+
+def test_resnet_offline_never_calls_the_network(monkeypatch, online):
+    def network(self, *args, **kwargs):
+        raise AssertionError("the network was tried although VAELIB_OFFLINE=1")
+
+    monkeypatch.setenv("VAELIB_OFFLINE", "1")
+    monkeypatch.setattr(torchvision.models.ResNet18_Weights, "get_state_dict", network)
+    encoder = ResNet18Encoder(4, pretrained=True)
+    assert not encoder.pretrained and "VAELIB_OFFLINE=1" in encoder.weights_source
+
+
+def test_resnet_pretrained_sums_rgb_filters_into_one_channel(monkeypatch, online):
     imagenet = torchvision.models.resnet18(weights=None).state_dict()
     monkeypatch.setattr(
         torchvision.models.ResNet18_Weights, "get_state_dict", lambda self, *a, **k: imagenet
@@ -205,3 +250,21 @@ def test_bad_latents_and_options_give_clear_errors():
         conv_vae(2).loss(torch.rand(2, 1, 28, 28), beta=-1.0)
     with pytest.raises(ValueError, match="NaN"):
         conv_vae(2).encode(torch.full((2, 1, 28, 28), float("nan")))
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_log_likelihood_matches_torch_distributions_per_sample(x, likelihood):
+    torch.manual_seed(0)
+    model = VAE(MLPEncoder(3, 16), MLPDecoder(3, 16), likelihood=likelihood, sigma=0.3)
+    z = torch.randn(5, 4, 3)  # (K, B, D)
+    got = model.log_likelihood(x, z)
+    assert got.shape == (5, 4) and got.dtype == torch.float64
+    with torch.no_grad():
+        mean = torch.sigmoid(model.decoder(z.reshape(-1, 3))).view(5, 4, 1, 28, 28).double()
+    if likelihood == "bernoulli":  # Bernoulli log-probability, written out for grey levels
+        expected = x.double() * mean.log() + (1 - x.double()) * (1 - mean).log()
+    else:
+        expected = Normal(mean, 0.3).log_prob(x.double().expand_as(mean))
+    torch.testing.assert_close(got, expected.flatten(2).sum(2), rtol=1e-5, atol=1e-3)
+    with pytest.raises(ValueError, match="K samples per image"):
+        model.log_likelihood(x, z[0])

@@ -143,3 +143,46 @@ def sharpness(images) -> float:
     dx = images[..., :, 1:] - images[..., :, :-1]  # (N, 1, H, W - 1)
     dy = images[..., 1:, :] - images[..., :-1, :]  # (N, 1, H - 1, W)
     return float((dx.pow(2).mean() + dy.pow(2).mean()) / 2)
+
+
+def neighbour_summary(codes, images, query_codes, decoded, k=50) -> dict:
+    """:func:`neighbour_images` for many queries at once, averaged over the queries.
+
+    For each query code, the decoder's output there is compared with the pixelwise mean and
+    median of the ``k`` images whose codes are nearest.
+
+    Parameters
+    ----------
+    codes : Tensor, shape (N, D)
+    images : Tensor, shape (N, 1, H, W)
+    query_codes : Tensor, shape (Q, D)
+    decoded : Tensor, shape (Q, 1, H, W)
+        The decoder's output at each query code.
+
+    Returns
+    -------
+    dict of float
+        ``to_mean`` and ``to_median``: the RMS pixel difference between the decoder's output and
+        the neighbours' mean (median), averaged over the queries; ``closer_to_mean``: the
+        fraction of queries whose output is closer to the mean than to the median;
+        ``sharp_decoded``, ``sharp_mean``, ``sharp_median``: :func:`sharpness` of the three.
+    """
+    check_ndim("decoded", decoded, 4, "(Q, 1, H, W)")
+    if len(query_codes) != len(decoded):
+        raise ValueError(f"got {len(query_codes)} query codes for {len(decoded)} decoded images")
+    means, medians = [], []
+    for query in query_codes:
+        _, mean, median = neighbour_images(codes, images, query, k)
+        means.append(mean)
+        medians.append(median)
+    mean, median = torch.cat(means), torch.cat(medians)  # (Q, 1, H, W) each
+    to_mean = (decoded - mean).pow(2).flatten(1).mean(1).sqrt()  # (Q,)
+    to_median = (decoded - median).pow(2).flatten(1).mean(1).sqrt()
+    return {
+        "to_mean": float(to_mean.mean()),
+        "to_median": float(to_median.mean()),
+        "closer_to_mean": float((to_mean < to_median).double().mean()),
+        "sharp_decoded": sharpness(decoded),
+        "sharp_mean": sharpness(mean),
+        "sharp_median": sharpness(median),
+    }

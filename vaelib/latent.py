@@ -233,7 +233,9 @@ def plot_decoded_grid(ax, model, mu, num: int = 9, min_extent: float = 3.0):
     return lo, hi
 
 
-def plot_codes(ax, mu, y, *, max_points: int = 2000, size: float = 4.0, prior_circle=True):
+def plot_codes(
+    ax, mu, y, *, max_points: int = 2000, size: float = 4.0, prior_circle=True, limits=None
+):
     """Scatter 2-D codes coloured by digit, with the prior's 1- and 2-sigma circles.
 
     Parameters
@@ -241,6 +243,9 @@ def plot_codes(ax, mu, y, *, max_points: int = 2000, size: float = 4.0, prior_ci
     mu : Tensor, shape (N, 2)
     y : Tensor, shape (N,)
         Digit labels 0..9.
+    limits : (float, float), optional
+        Fixed limits for both axes (e.g. the same window in every frame of a slider); the box
+        then adapts to keep the aspect equal. By default the limits adapt to the data.
     """
     mu, y = np.asarray(mu[:max_points], dtype=float), np.asarray(y[:max_points])
     for k in range(10):
@@ -258,7 +263,11 @@ def plot_codes(ax, mu, y, *, max_points: int = 2000, size: float = 4.0, prior_ci
         angle = np.linspace(0, 2 * np.pi, 200)
         for r in (1, 2):
             ax.plot(r * np.cos(angle), r * np.sin(angle), color="0.2", lw=0.8, ls="--")
-    ax.set_aspect("equal", adjustable="datalim")
+    if limits is None:
+        ax.set_aspect("equal", adjustable="datalim")
+    else:  # fixed limits and adjustable data limits contradict: let the box adapt instead
+        ax.set(xlim=limits, ylim=limits)
+        ax.set_aspect("equal", adjustable="box")
     return ax
 
 

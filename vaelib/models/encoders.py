@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import threading
+from pathlib import Path
 
 import torch
 import torchvision
@@ -71,26 +74,74 @@ def _split(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mu, clamp_log_var(log_var)
 
 
+DOWNLOAD_TIMEOUT = 20.0  # seconds the whole download may take before the encoder gives up
+_DOWNLOAD_FAILED: dict = {}  # url -> reason, so a failed download is tried once per process
+
+
+def _offline() -> bool:
+    """True when ``VAELIB_OFFLINE`` is set (read at call time, as vaelib.data reads it)."""
+    value = os.environ.get("VAELIB_OFFLINE", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+def _cached_weights_file(weights) -> Path:
+    """Where torch.hub keeps (or would keep) the weights file: ``$TORCH_HOME/hub/checkpoints``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
+
+def _fetch_within(weights, seconds: float) -> bool:
+    """Fetch ``weights`` into torch.hub's cache in a helper thread; False unless done in time.
+
+    The thread bounds the whole attempt, name lookup included, which a socket timeout does
+    not; an attempt still running after ``seconds`` is abandoned (it may finish in the cache).
+    """
+    outcome = []
+
+    def attempt():
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):  # torch.hub's "Downloading: ..." line
+                weights.get_state_dict(progress=False)
+            outcome.append(True)
+        except Exception:  # no network, refused, corrupt file: the caller falls back
+            outcome.append(False)
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return bool(outcome and outcome[0])
+
+
 def resnet18_weights(pretrained: bool):
     """ImageNet weights for ResNet-18 if asked for and obtainable, else ``None``.
+
+    The network is a guest: with ``VAELIB_OFFLINE=1`` only torch.hub's cache is read; otherwise
+    one download is attempted per process, the whole attempt limited to ``DOWNLOAD_TIMEOUT``
+    seconds, and a failure is remembered.
 
     Returns
     -------
     weights : torchvision weights enum or None
     source : str
-        One line saying which weights are used and, if the download failed, why.
+        A sentence for a reader saying which weights the encoder starts from.
     """
     if not pretrained:
         return None, "random initialisation (pretrained=False)"
     weights = torchvision.models.ResNet18_Weights.DEFAULT
-    try:  # downloads once into torch's hub cache; offline this fails within seconds
-        with contextlib.redirect_stdout(io.StringIO()):  # torch.hub's "Downloading: ..." line
-            weights.get_state_dict(progress=False)
-    except Exception as err:  # no network, no cache: fall back, and say so
-        reason = str(getattr(err, "reason", err)).splitlines()[0][:120] or type(err).__name__
-        reason = reason.replace("<", "").replace(">", "")  # the line is shown as Markdown
-        return None, f"random initialisation (ImageNet weights unavailable: {reason})"
-    return weights, f"ImageNet weights ({weights.name}, first conv summed over RGB)"
+    if not _cached_weights_file(weights).is_file():
+        if _offline():
+            return None, (
+                "random initialisation: pretrained ImageNet weights were asked for, but "
+                "VAELIB_OFFLINE=1 forbids the download and torch.hub's cache has none"
+            )
+        if weights.url in _DOWNLOAD_FAILED:
+            return None, _DOWNLOAD_FAILED[weights.url]
+    if not _fetch_within(weights, DOWNLOAD_TIMEOUT):  # no network or no cache: say so, once
+        _DOWNLOAD_FAILED[weights.url] = (
+            "random initialisation: pretrained ImageNet weights were asked for, but torchvision "
+            "could not download them"
+        )
+        return None, _DOWNLOAD_FAILED[weights.url]
+    return weights, f"torchvision's ImageNet weights ({weights.name}, first conv summed over RGB)"
 
 
 class ResNet18Encoder(nn.Module):

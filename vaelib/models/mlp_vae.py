@@ -17,7 +17,7 @@ from vaelib.models.vae import VAE
 
 
 def mlp_vae(latent_dim: int = 20, hidden: int = 400, activation: str = "relu") -> VAE:
-    """The 784-400-20 Bernoulli MLP VAE of Kingma & Welling (2014) as in PyTorch's example.
+    """The 784-400-20 Bernoulli MLP VAE of PyTorch's example (Kingma & Welling: 500 tanh).
 
     ``activation`` is the encoder's hidden nonlinearity ("relu" or "tanh", chapter 6).
     """

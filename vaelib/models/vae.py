@@ -168,6 +168,34 @@ class VAE(nn.Module):
             x, out.logits, out.mu, out.log_var, beta, self.likelihood, self.sigma, reduction
         )
 
+    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) summed over pixels, for K samples of z per image: shape (K, B), float64.
+
+        The likelihood function that :func:`vaelib.elbo.iwae_bound` takes. Always the summed
+        (ELBO) reconstruction, whatever ``recon_reduction`` the model trains with.
+
+        Parameters
+        ----------
+        x : Tensor, shape (B, 1, 28, 28)
+        z : Tensor, shape (K, B, D)
+        """
+        check_images("x", x)
+        if z.dim() != 3 or z.shape[1] != len(x) or z.shape[2] != self.latent_dim:
+            raise ValueError(
+                f"z has shape {tuple(z.shape)}; log_likelihood takes K samples per image, "
+                f"shape (K, {len(x)}, {self.latent_dim})"
+            )
+        num_samples = z.shape[0]
+        logits = self.decoder(z.reshape(-1, self.latent_dim).to(x.device, x.dtype))
+        logits = logits.view(num_samples, *x.shape)  # (K * B, 1, 28, 28) -> (K, B, 1, 28, 28)
+        target = x.expand_as(logits)
+        if self.likelihood == "bernoulli":
+            nll = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        else:
+            log_var = torch.full_like(target, 2.0 * math.log(self.sigma))
+            nll = gaussian_nll(target, torch.sigmoid(logits), log_var, reduction="none")
+        return -nll.flatten(2).sum(dim=2).to(torch.float64)  # (K, B, 1, 28, 28) -> (K, B)
+
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The decoder's mean at the posterior mean, decode(mu(x)): (B, 1, 28, 28)."""
         mu, _ = self.encode(x)

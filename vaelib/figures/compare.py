@@ -1,0 +1,50 @@
+"""Figures of a model comparison: held-out learning curves against epochs and against seconds.
+
+Used in chapter 4 (the ResNet VAE against the convolutional and MLP VAEs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vaelib.plot import COLORS
+
+
+def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
+    """Mean over seeds (line) and the range over seeds (band) of a per-epoch score.
+
+    Parameters
+    ----------
+    axes : two matplotlib Axes
+        Against epochs on the first, against cumulative seconds (mean over seeds) on the second.
+    results : dict of str to vaelib.compare.ModelResult
+    key : str
+        The History list to draw, the validation loss by default.
+    colors : dict of str to colour, optional
+    """
+    ax_epochs, ax_seconds = axes
+    for k, (name, result) in enumerate(results.items()):
+        color = (colors or {}).get(name, COLORS[k % len(COLORS)])
+        curves = result.curves(key)  # (S, E)
+        mean, lo, hi = curves.mean(0), curves.min(0), curves.max(0)
+        epochs = np.arange(1, curves.shape[1] + 1)
+        label = f"{name} (lr {result.lr:g})"
+        for ax, t in ((ax_epochs, epochs), (ax_seconds, result.elapsed())):
+            ax.plot(t, mean, marker="o", ms=3, color=color, label=label)
+            ax.fill_between(t, lo, hi, color=color, alpha=0.25, linewidth=0)
+    ax_epochs.set(xlabel="epoch", ylabel="validation -ELBO (nats per image)")
+    ax_seconds.set(xlabel="training seconds (mean over seeds)", xscale="log")
+    ax_epochs.legend(fontsize=8)
+    return axes
+
+
+def lr_sweep(ax, results: dict, colors=None):
+    """The final validation loss of seed 0 against the learning rate, one line per model."""
+    for k, (name, result) in enumerate(results.items()):
+        color = (colors or {}).get(name, COLORS[k % len(COLORS)])
+        lrs = sorted(result.sweep)
+        finals = [result.sweep[lr][-1] for lr in lrs]
+        ax.plot(lrs, finals, marker="o", color=color, label=name)
+        ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
+    ax.set(xscale="log", xlabel="learning rate", ylabel="final validation -ELBO (seed 0)")
+    return ax
