@@ -29,6 +29,7 @@ help:
 	@echo "make test   lint, unit tests, hygiene, chapters (nbmake), quick book (-W -n), browser"
 	@echo "make unit   only the fast tests (no chapters, no book, no browser)"
 	@echo "make lint   ruff check and ruff format --check"
+	@echo "make mutate the mutation benchmark: one-line bugs in a copy of vaelib, does a test catch each?"
 	@echo "make serve  serve the built book on http://localhost:8000 (search works there)"
 	@echo "make clean  remove _build and the execution caches (keeps .venv): forces a full rebuild"
 
@@ -94,6 +95,10 @@ test: $(STAMP) chromium lint
 	$(MAKE) --no-print-directory chapters
 	$(TEST_ENV) VAELIB_REQUIRE_BROWSER=1 VAELIB_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest tests -m "book or browser" --ignore=tests/reader --durations=5 -rfEs
+
+# Not part of make test (minutes to hours): see tests/mutate.py for choosing modules and lines.
+mutate: $(STAMP)
+	VAELIB_QUICK=1 VAELIB_OFFLINE=1 $(BIN)/python tests/mutate.py $(MODULES)
 
 clean:
 	rm -rf _build _executed build

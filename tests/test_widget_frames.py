@@ -32,10 +32,11 @@ def draw(a, b, c):
 
 
 def png(fig) -> str:
+    """The figure as the data: URI a frame is stored as."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)
     plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def page(grids, initial=None):
@@ -55,7 +56,8 @@ def test_every_slider_combination_shows_the_frame_drawn_for_its_values():
     html, data = page(grids)
     # the page's script uses exactly this formula
     assert "k += v * data.strides[i];" in html
-    assert "data.frames[data.index[k]]" in html
+    assert "var frame = data.index[k];" in html
+    assert "img.src = data.frames[frame];" in html
     assert [len(v) for v in grids.values()] == [3, 2, 4]
     shown = set()
     for positions in itertools.product(*(range(len(v)) for v in grids.values())):
@@ -69,7 +71,7 @@ def test_every_slider_combination_shows_the_frame_drawn_for_its_values():
 def test_the_first_frame_and_slider_positions_follow_initial():
     grids = {"a": [1.0, 2.0, 3.0], "b": [0.5, 4.0], "c": [1.0, 2.0]}
     html, data = page(grids, initial={"a": 3.0, "b": 0.5, "c": 2.0})
-    first = re.search(r'src="data:image/png;base64,([^"]+)"', html).group(1)
+    first = re.search(r'src="(data:image/png;base64,[^"]+)"', html).group(1)
     assert first == frame_shown(data, (2, 0, 1)) == png(draw(a=3.0, b=0.5, c=2.0))
-    values = re.findall(r'type="range" min="0" max="(\d+)" step="1" value="(\d+)"', html)
+    values = re.findall(r'type="range" id="[^"]+" min="0" max="(\d+)" step="1" value="(\d+)"', html)
     assert values == [("2", "2"), ("1", "0"), ("1", "1")]
