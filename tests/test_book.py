@@ -181,7 +181,11 @@ def stray_outputs(page_html: str) -> list[str]:
     stray = []
     for kind, text in parser.blocks:
         looks_like_warning = re.search(r"\b\w*Warning\b|warnings\.warn|Errno|Traceback", text)
-        looks_like_repr = re.match(r"^[\[{(<]|^\w+\(.*\)$", text)
+        # a container, an object, a call, a quoted string or a lone number: what a cell's last
+        # expression shows when nobody meant it to be shown
+        looks_like_repr = re.match(
+            r"^[\[{(<]|^\w+\(.*\)$|^'.*'$|^\".*\"$|^[-+]?\d[\d.e+-]*$", text, re.S
+        )
         if kind in ("stderr", "traceback") or looks_like_warning:
             stray.append(f"{kind}: {text[:120]}")
         elif kind == "text_plain" and looks_like_repr:
@@ -196,8 +200,10 @@ def test_stray_output_check_catches_what_it_should():
         '<div class="output stream highlight-myst-ansi"><pre>[Errno -2] Name unknown</pre></div>'
         '<div class="output text_plain"><pre>(0.0, {"lr": 0.002})</pre></div>'
         '<div class="output text_plain"><pre>&lt;Figure size 640x480 with 1 Axes&gt;</pre></div>'
+        '<div class="output text_plain"><pre>&#x27;stays well below its ceiling&#x27;</pre></div>'
+        '<div class="output text_plain"><pre>0.4571</pre></div>'
     )
-    assert len(stray_outputs(page)) == 5
+    assert len(stray_outputs(page)) == 7
     clean = '<div class="output stream"><pre>epoch 3: held-out ELBO -101.2 nats</pre></div>'
     assert stray_outputs(clean) == []
 
