@@ -93,6 +93,20 @@ def test_every_book_page_is_in_the_toc():
     assert not unlisted, f"pages in book/ that _toc.yml does not list: {sorted(unlisted)}"
 
 
+def test_the_book_skips_every_ignored_folder():
+    """A virtual environment or build folder the book does not exclude is read as pages: the
+    README files inside .venv-reader's packages broke make book's -W build once."""
+    folders = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".gitignore").read_text().splitlines()
+        if line.strip().endswith("/") and not re.search(r"[*?\[/]", line.strip().rstrip("/"))
+    ]
+    assert ".venv-reader" in folders and "_executed" in folders
+    patterns = set(CONFIG["exclude_patterns"])
+    missing = [f for f in folders if f not in patterns and f"**{f}" not in patterns]
+    assert not missing, f"_config.yml's exclude_patterns lacks ignored folders: {missing}"
+
+
 def test_chapters_are_in_order_in_the_toc():
     numbers = [int(Path(f).name[:2]) for f in toc_files() if f.startswith("chapters/")]
     assert numbers == sorted(numbers), f"chapters out of order in _toc.yml: {numbers}"
