@@ -57,10 +57,25 @@ def headings(text: str) -> list[str]:
     return found
 
 
-def chapter_number(path: Path) -> int:
-    match = re.match(r"^(\d+)_[a-z0-9_]+\.ipynb$", path.name)
-    assert match, f"{path.name}: chapter files are named NN_snake_case.ipynb"
-    return int(match.group(1))
+def chapter_label(path: Path) -> tuple[int, str]:
+    """(chapter, section letter): ``04_vae_mnist`` is (4, ""); a section page of chapter 4,
+    listed under it in _toc.yml, is ``04b_blur`` (4, "b"), shown as section 4.1 (b -> 1)."""
+    match = re.match(r"^(\d+)([b-z]?)_[a-z0-9_]+\.ipynb$", path.name)
+    assert match, f"{path.name}: chapter files are named NN_snake_case.ipynb (sections NNb_...)"
+    return int(match.group(1)), match.group(2)
+
+
+def title_prefix(path: Path) -> str:
+    """'# Chapter 4: ' for a chapter, '# Section 4.1: ' for its first section page (04b_)."""
+    number, letter = chapter_label(path)
+    if not letter:
+        return f"# Chapter {number}: "
+    return f"# Section {number}.{ord(letter) - ord('a')}: "
+
+
+def glue_prefix(path: Path) -> str:
+    number, letter = chapter_label(path)
+    return f"ch{number}{letter}_"
 
 
 def ids(paths):
@@ -193,12 +208,13 @@ def test_opens_with_its_title_and_what_you_will_learn(path):
     nb = read(path)
     first = nb.cells[0]
     assert first.cell_type == "markdown", f"{path.name}: the first cell must be markdown"
-    number = chapter_number(path)
-    assert re.match(rf"^# Chapter {number}: \S", first.source), (
-        f"{path.name}: the first cell must start with '# Chapter {number}: Title'"
+    prefix = title_prefix(path)
+    assert re.match(rf"^{re.escape(prefix)}\S", first.source), (
+        f"{path.name}: the first cell must start with '{prefix}Title'"
     )
-    assert "In this chapter you will" in first.source, (
-        f"{path.name}: say what the reader will be able to do ('In this chapter you will...')"
+    kind = "section" if chapter_label(path)[1] else "chapter"
+    assert f"In this {kind} you will" in first.source, (
+        f"{path.name}: say what the reader will be able to do ('In this {kind} you will...')"
     )
     titles = [h for h in headings(markdown(nb)) if h.startswith("# ")]
     assert len(titles) == 1, f"{path.name}: exactly one '# ' title, found {titles}"
@@ -221,7 +237,7 @@ def test_has_a_slider_an_exercise_and_glued_numbers(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=ids(CHAPTERS))
 def test_glue_names_carry_the_chapter_prefix(path):
     nb = read(path)
-    prefix = f"ch{chapter_number(path)}_"
+    prefix = glue_prefix(path)
     names = re.findall(r"""\bglue\(\s*f?["']([^"']+)["']""", code(nb))
     wrong = sorted({n for n in names if not n.startswith(prefix)})
     assert not wrong, f"{path.name}: glue names must start with {prefix!r}: {wrong}"
