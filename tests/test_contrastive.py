@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from vaelib.estimators.contrastive import (
+    QuadraticCritic,
     correlated_gaussians,
     gaussian_critic_scores,
     gaussian_mi,
@@ -68,6 +69,84 @@ def test_a_trained_critic_learns_a_positive_bound():
     x, y = correlated_gaussians(64, rho, 4, batch_shape=(40,), seed=9)
     estimate = critic.estimate(x, y).mean().item()
     assert 0.5 < estimate < 1.0 + 0.05
+
+
+@pytest.mark.parametrize("rho, dim", [(0.6, 3), (-0.9, 1), (0.2, 5)])
+def test_gaussian_mi_is_the_entropy_difference_of_the_joint(rho, dim):
+    """I(X; Y) = H(X) + H(Y) - H(X, Y) from the entropies of the Gaussians' covariances."""
+    eye = torch.eye(dim, dtype=torch.float64)
+    joint = torch.cat([torch.cat([eye, rho * eye], 1), torch.cat([rho * eye, eye], 1)])
+    zeros = torch.zeros(2 * dim, dtype=torch.float64)
+    h_joint = torch.distributions.MultivariateNormal(zeros, joint).entropy().item()
+    h_one = torch.distributions.MultivariateNormal(zeros[:dim], eye).entropy().item()
+    assert gaussian_mi(rho, dim) == pytest.approx(2 * h_one - h_joint, rel=1e-12)
+    assert rho_for_mi(2 * h_one - h_joint, dim) == pytest.approx(abs(rho), rel=1e-12)
+
+
+def test_rho_for_mi_known_values():
+    # dim = 2, rho = 1/2: I = -log(3/4); dim = 1, I = log 2: 1 - rho^2 = 1/4, rho = sqrt(3)/2
+    assert rho_for_mi(-math.log(0.75), 2) == pytest.approx(0.5, rel=1e-12)
+    assert rho_for_mi(math.log(2.0), 1) == pytest.approx(math.sqrt(3) / 2, rel=1e-12)
+    assert rho_for_mi(0.0, 3) == 0.0
+
+
+def test_correlated_gaussians_have_unit_variance_and_correlation_rho():
+    n, rho = 20_000, 0.7
+    x, y = correlated_gaussians(n, rho, 2, batch_shape=(3,), seed=4)
+    assert x.shape == y.shape == (3, n, 2) and x.dtype == y.dtype == torch.float64
+    x, y = x.reshape(-1, 2), y.reshape(-1, 2)
+    se = 4 / math.sqrt(3 * n)  # a few standard errors of a variance or correlation estimate
+    for d in range(2):
+        cov = torch.cov(torch.stack([x[:, d], y[:, d]]))
+        assert cov[0, 0].item() == pytest.approx(1.0, abs=3 * se)
+        assert cov[1, 1].item() == pytest.approx(1.0, abs=3 * se)
+        assert cov[0, 1].item() == pytest.approx(rho, abs=2 * se)
+    cross = torch.corrcoef(torch.stack([x[:, 0], y[:, 1]]))[0, 1].item()
+    assert abs(cross) < 2 * se  # pairs are independent across dimensions
+    a, b = correlated_gaussians(5, rho, 2, seed=4)
+    assert torch.equal(correlated_gaussians(5, rho, 2, seed=4)[1], b)
+    assert not torch.equal(correlated_gaussians(5, rho, 2, seed=5)[0], a)
+
+
+def test_quadratic_critic_scores_loss_and_estimate_pair_by_pair():
+    """f(x, y) = x^T W y - 1/2 sum_d v_d y_d^2 written out per pair; loss = -I_NCE, estimate
+    = I_NCE per batch; the critic starts from W = 0 (no information) and a small v."""
+    g = torch.Generator().manual_seed(6)
+    critic = QuadraticCritic(3)
+    assert torch.equal(critic.weight.detach(), torch.zeros(3, 3))
+    assert (critic.log_v.detach().exp() < 0.1).all()
+    with torch.no_grad():
+        critic.weight.copy_(torch.randn(3, 3, generator=g))
+        critic.log_v.copy_(torch.randn(3, generator=g))
+    w, v = critic.weight.detach().double(), critic.log_v.detach().double().exp()
+    x = torch.randn(2, 4, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(2, 4, 3, generator=g, dtype=torch.float64)
+    want = torch.empty(2, 4, 4, dtype=torch.float64)
+    for b in range(2):
+        for i in range(4):
+            for j in range(4):
+                want[b, i, j] = sum(
+                    x[b, i, p] * w[p, q] * y[b, j, q] for p in range(3) for q in range(3)
+                ) - 0.5 * sum(v[q] * y[b, j, q] ** 2 for q in range(3))
+    assert torch.allclose(critic.scores(x, y), want, atol=1e-6)
+
+    def nce(s):  # log K + mean_i [s_ii - log sum_j exp s_ij]
+        return (
+            math.log(4)
+            + sum(
+                s[i, i].item() - math.log(sum(math.exp(s[i, j].item()) for j in range(4)))
+                for i in range(4)
+            )
+            / 4
+        )
+
+    estimates = critic.estimate(x.float(), y.float())
+    assert estimates.dtype == torch.float64 and estimates.shape == (2,)
+    for b in range(2):
+        assert estimates[b].item() == pytest.approx(nce(want[b]), abs=1e-5)
+    terms = critic.loss(torch.cat([x[0], y[0]], 1).float())
+    assert terms.loss.item() == pytest.approx(-nce(want[0]), abs=1e-5)
+    assert terms.recon.item() == pytest.approx(terms.loss.item()) and terms.kl.item() == 0.0
 
 
 @pytest.mark.parametrize(

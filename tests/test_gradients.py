@@ -250,6 +250,48 @@ def test_random_decoder_is_fixed_and_smallest_near_its_target():
     assert not torch.equal(RandomDecoderLoss(seed=1)(z), a(z))
 
 
+def test_random_decoder_weights_have_the_documented_sizes_and_scales():
+    """D = 2, H = 32, P = 64 by default, seed 0; W1 ~ N(0, 1.5^2), b1 and b2 ~ N(0, 0.5^2), and
+    W2 ~ N(0, 9 / H): the scales that make f a bumpy, non-polynomial loss in chapter 3. A sample
+    standard deviation of n draws is within a few 1/sqrt(2n) of the true one."""
+    f = RandomDecoderLoss()
+    z = torch.randn(4, 2, dtype=F64)
+    assert torch.equal(f(z), RandomDecoderLoss(seed=0)(z))
+    expected = {"w1": ((32, 2), 1.5), "b1": ((32,), 0.5), "w2": ((64, 32), 3 / 32**0.5),
+                "b2": ((64,), 0.5)}  # fmt: skip
+    for name, (shape, scale) in expected.items():
+        w = getattr(f, name)
+        assert w.shape == shape and w.dtype == F64, name
+        rms = w.pow(2).mean().sqrt().item()  # around the known mean 0
+        assert 1 - 4 / (2 * w.numel()) ** 0.5 < rms / scale < 1 + 4 / (2 * w.numel()) ** 0.5, name
+    assert f.x.shape == (64,)
+
+
+def test_random_decoder_loss_is_the_bernoulli_nll_of_its_binarized_target():
+    """logits = W2 tanh(W1 z + b1) + b2, x = [logits(z_target) > 0], and f(z) the Bernoulli
+    negative log-likelihood of x, here written out pixel by pixel in numpy."""
+    import numpy as np
+
+    z_target = torch.tensor([0.3, -1.2], dtype=F64)
+    f = RandomDecoderLoss(hidden_dim=8, output_dim=12, seed=1, z_target=z_target)
+    w1, b1, w2, b2 = (getattr(f, n).numpy() for n in ("w1", "b1", "w2", "b2"))
+
+    def logits(v):
+        hidden = [np.tanh(sum(w1[h, d] * v[d] for d in range(2)) + b1[h]) for h in range(8)]
+        return np.array([sum(w2[p, h] * hidden[h] for h in range(8)) + b2[p] for p in range(12)])
+
+    x = (logits(z_target.numpy()) > 0).astype(float)
+    assert 0 < x.sum() < 12 and np.array_equal(f.x.numpy(), x)
+    assert ((logits(z_target.numpy()) > 0) & (logits(z_target.numpy()) < 1)).any()  # not > 1
+    z = torch.tensor([[0.5, 0.1], [-2.0, 1.5], [0.3, -1.2]], dtype=F64)
+    for row, value in zip(z.numpy(), f(z)):
+        s = 1 / (1 + np.exp(-logits(row)))
+        nll = -np.sum(x * np.log(s) + (1 - x) * np.log(1 - s))
+        assert value.item() == pytest.approx(nll, rel=1e-10)
+        assert np.allclose(f.logits(torch.from_numpy(row)).numpy(), logits(row), rtol=1e-12)
+        assert np.allclose(f.decode(torch.from_numpy(row)).numpy(), s, rtol=1e-12)
+
+
 def test_hist_estimates_draws_one_histogram_per_estimator():
     import matplotlib.pyplot as plt
 
