@@ -13,6 +13,7 @@ from vaelib.rate_distortion import (
     beta_sweep,
     bic,
     gaussian_rd,
+    gaussian_rd_curve,
     gaussian_source,
     linear_beta_vae_optimum,
     rd_gap,
@@ -152,3 +153,60 @@ def test_bic_arithmetic():
     assert 0.5 * 6 * math.log(50) == pytest.approx(11.74, abs=5e-3)
     with pytest.raises(ValueError, match="n must"):
         bic(-1.0, 2, 0)
+
+
+def test_curve_by_hand_and_components_of_zero_variance():
+    """R(D) at three distortions of VARIANCES = (3, 1, 1/4), the water level found by hand."""
+    by_hand = [
+        0.5 * math.log(3 / 0.1) + 0.5 * math.log(1 / 0.1) + 0.5 * math.log(0.25 / 0.1),  # 3 x 0.1
+        0.5 * math.log(3 / 0.375) + 0.5 * math.log(1 / 0.375),  # 0.25 under water, theta 0.375
+        0.5 * math.log(3 / 2.0),  # theta = 2 - 0.25 - 1: only the largest is kept
+        0.0,  # D above the total variance 4.25
+    ]
+    curve = gaussian_rd_curve(VARIANCES, [0.3, 1.0, 3.25, 5.0])
+    assert curve.shape == (4,) and curve == pytest.approx(by_hand, rel=1e-12)
+    assert water_level(VARIANCES, 0.3) == pytest.approx(0.1)
+    assert water_level(VARIANCES, 3.25) == pytest.approx(2.0)
+    assert water_level(VARIANCES, 5.0) == 3.0  # every component dropped: theta = max s_i
+    assert rd_slope(VARIANCES, 1.0) == pytest.approx(-1 / (2 * 0.375))
+    # a component of variance 0 costs nothing: the rate is the other component's
+    assert gaussian_rd([2.0, 0.0], 0.5) == pytest.approx(0.5 * math.log(2 / 0.5))
+    assert gaussian_rd([0.0, 0.0], 0.0) == 0.0 and gaussian_rd([0.0, 1.0], 0.0) == math.inf
+
+
+def test_linear_beta_vae_optimum_terms_by_hand():
+    opt = linear_beta_vae_optimum(VARIANCES, 1.0)  # theta = 1/2: D = (1/2, 1/2, 1/4)
+    assert opt["per_component"] == pytest.approx([0.5, 0.5, 0.25])
+    assert opt["distortion"] == pytest.approx(1.25)
+    assert opt["rate"] == pytest.approx(0.5 * math.log(3 / 0.5) + 0.5 * math.log(1 / 0.5))
+    assert opt["theta"] == 0.5 and opt["slope"] == -1.0
+    assert linear_beta_vae_optimum(VARIANCES, 4.0)["slope"] == -0.25
+
+
+def test_gaussian_source_has_the_given_variances():
+    x = gaussian_source(VARIANCES, 40_000, seed=3)
+    assert x.shape == (40_000, 3) and x.dtype == torch.float32
+    var = x.double().var(0).numpy()
+    # the sample variance of n normal draws has relative standard error sqrt(2 / n) = 0.7%
+    assert var == pytest.approx(VARIANCES, rel=4 * math.sqrt(2 / 40_000))
+    assert x.double().mean(0).abs().max().item() < 4 * math.sqrt(3 / 40_000)
+    assert torch.equal(gaussian_source(VARIANCES, 5, seed=3), gaussian_source(VARIANCES, 5, seed=3))
+    assert not torch.equal(gaussian_source(VARIANCES, 5, seed=4), gaussian_source(VARIANCES, 5, 3))
+
+
+def test_beta_sweep_starts_every_beta_from_the_same_weights():
+    x = gaussian_source(VARIANCES, 64)
+    initial = []
+
+    def make():
+        model = LinearVAE(3)
+        initial.append(model.encoder.weight.detach().clone())
+        return model
+
+    runs = beta_sweep(make, x, [2, 0.5], seed=7, num_epochs=1, batch_size=64, input_shape=(3,),
+                      progress=False)  # fmt: skip
+    assert [run["beta"] for run in runs] == [2.0, 0.5] and isinstance(runs[0]["beta"], float)
+    assert torch.equal(initial[0], initial[1])
+    torch.manual_seed(7)
+    assert torch.equal(LinearVAE(3).encoder.weight, initial[0])  # seeded with ``seed``
+    assert runs[0]["history"].beta == [2.0] and runs[0]["model"] is not runs[1]["model"]
