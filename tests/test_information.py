@@ -126,12 +126,14 @@ def test_information_matches_the_single_functions_and_the_batch():
             assert batch[key][b].item() == pytest.approx(value, abs=1e-10)
 
 
-def test_chunking_does_not_change_the_answer(monkeypatch):
-    mu = torch.randn(50, 3, generator=gen(8), dtype=DT)
-    var = torch.rand(50, 3, generator=gen(9), dtype=DT) + 0.1
+@pytest.mark.parametrize("elements", [1, 1000, 7 * 50 * 5 * 4, 10**5])
+@pytest.mark.parametrize("per_point", [True, False])
+def test_chunking_does_not_change_the_answer(monkeypatch, elements, per_point):
+    mu = torch.randn(50, 5, generator=gen(8), dtype=DT)
+    var = torch.rand(50, 5, generator=gen(9), dtype=DT) + 0.1 if per_point else 0.3
     labels = torch.arange(50) % 2
     whole = inf.information(mu, var, labels)
-    monkeypatch.setattr(inf, "CHUNK_ELEMENTS", 7 * 50 * 3 * 4)  # 7 rows per chunk
+    monkeypatch.setattr(inf, "CHUNK_ELEMENTS", elements)  # 1 to 50 rows per chunk
     assert inf.information(mu, var, labels) == pytest.approx(whole, abs=1e-12)
 
 
@@ -142,6 +144,29 @@ def test_binned_mi_exact_cases():
     assert inf.binned_mi(distinct, labels, 1) == pytest.approx((0.0, 0.0))
     # two bins: the low and high halves, each holding both labels equally
     assert inf.binned_mi(distinct, labels, 2) == pytest.approx((math.log(2), 0.0))
+
+
+def test_labels_need_not_start_at_zero():
+    """Classes of unequal sizes named -4, 7 and 10: the same as 0, 1 and 2."""
+    mu = torch.randn(30, 2, generator=gen(13), dtype=DT)
+    labels = torch.tensor([0] * 5 + [1] * 10 + [2] * 15)[torch.randperm(30, generator=gen(14))]
+    named = torch.tensor([-4, 7, 10])[labels]
+    assert inf.mi_ty(mu, 0.4, named) == pytest.approx(inf.mi_ty(mu, 0.4, labels), abs=1e-14)
+    assert inf.information(mu, 0.4, named + 20) == pytest.approx(
+        inf.information(mu, 0.4, labels), abs=1e-14
+    )
+    assert inf.binned_mi(mu, named, 4) == pytest.approx(inf.binned_mi(mu, labels, 4), abs=1e-14)
+
+
+def test_binned_mi_does_not_depend_on_where_the_values_lie():
+    labels = torch.arange(8) % 2
+    for shift in (100.0, -37.5):
+        shifted = torch.arange(8, dtype=DT)[:, None] + shift
+        assert inf.binned_mi(shifted, labels, 8) == pytest.approx((math.log(8), math.log(2)))
+        assert inf.binned_mi(shifted, labels, 2) == pytest.approx((math.log(2), 0.0))
+        # three bins of width 7/3 over [shift, shift + 7]: 3, 2 and 3 values
+        h_t = -(2 * (3 / 8) * math.log(3 / 8) + (2 / 8) * math.log(2 / 8))
+        assert inf.binned_mi(shifted, labels, 3)[0] == pytest.approx(h_t)
 
 
 def test_binned_mi_never_exceeds_log_n():
