@@ -246,6 +246,84 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "rows = slice(start, min(start + step, n))",
         "rows = slice(start, min(n, start + step))",
     ): "min is symmetric",
+    (
+        "information",
+        "t = mu[which] + var[which].sqrt() * eps  # (S, d)",
+        "t = mu[which] - var[which].sqrt() * eps  # (S, d)",
+    ): (
+        "eps is standard normal and symmetric: mu - sigma eps has the same distribution "
+        "as mu + sigma eps"
+    ),
+    (
+        "information",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+        "step = min(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+    ): (
+        "the chunk size only splits the Monte Carlo samples into blocks (memory), not "
+        "what is computed"
+    ),
+    (
+        "information",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+        "step = max(2, CHUNK_ELEMENTS // (mu.numel() * 2))",
+    ): (
+        "the chunk size only splits the Monte Carlo samples into blocks (memory), not "
+        "what is computed"
+    ),
+    (
+        "information",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+        "step = max(CHUNK_ELEMENTS // (mu.numel() * 2), 1)",
+    ): (
+        "the chunk size only splits the Monte Carlo samples into blocks (memory), not "
+        "what is computed"
+    ),
+    (
+        "information",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+        "step = max(1, CHUNK_ELEMENTS // ((mu.numel())))",
+    ): (
+        "the chunk size only splits the Monte Carlo samples into blocks (memory), not "
+        "what is computed"
+    ),
+    (
+        "information",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 2))",
+        "step = max(1, CHUNK_ELEMENTS // (mu.numel() * 3))",
+    ): (
+        "the chunk size only splits the Monte Carlo samples into blocks (memory), not "
+        "what is computed"
+    ),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(min(1, CHUNK_ELEMENTS // (3 * n * n))):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(max(2, CHUNK_ELEMENTS // (3 * n * n))):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(max(CHUNK_ELEMENTS // (3 * n * n), 1)):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (4 * n * n))):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // ((3) * n))):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
+        "for chunk in s.split(max(1, CHUNK_ELEMENTS // ((3 * n)))):",
+    ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

@@ -200,6 +200,79 @@ def test_float_labels_that_are_whole_numbers_are_class_indices():
         inf.mi_ty(mu, 0.4, labels.double() + 0.5)
 
 
+def plain_binned_mi(t, labels, n_bins):
+    """Binning by hand: a cell per distinct tuple of bin indices, entropies of the counts."""
+    t, labels = np.asarray(t, dtype=np.float64), np.asarray(labels)
+    low, high = t.min(), t.max()
+    idx = np.minimum(np.floor((t - low) / ((high - low) / n_bins)), n_bins - 1).astype(int)
+    cells = [tuple(row) for row in idx]
+
+    def entropy(items):
+        _, counts = np.unique(np.array(items), axis=0, return_counts=True)
+        p = counts / counts.sum()
+        return float(-(p * np.log(p)).sum())
+
+    h_t = entropy(cells)
+    h_t_y = sum(
+        np.mean(labels == y) * entropy([c for c, lab in zip(cells, labels) if lab == y])
+        for y in np.unique(labels)
+    )
+    return h_t, h_t - h_t_y
+
+
+def test_binned_mi_against_counting_by_hand():
+    """Three classes of unequal sizes, two coordinates: H(T | Y) weighs each class's own cells."""
+    t = torch.randn(60, 2, generator=gen(15), dtype=DT)
+    labels = torch.tensor([0] * 10 + [1] * 20 + [2] * 30)
+    for n_bins in (2, 3, 5):
+        want = plain_binned_mi(t.numpy(), labels.numpy(), n_bins)
+        assert inf.binned_mi(t, labels, n_bins) == pytest.approx(want, rel=1e-12)
+
+
+def test_monte_carlo_entropy_of_one_and_two_far_apart_components():
+    """One Gaussian away from the origin: H = d/2 log(2 pi e var), and -log p(t) is a constant
+    plus chi^2_d / 2, whose standard deviation sqrt(d / 2) calibrates the standard error."""
+    d, var, s = 4, 0.5, 20_000
+    mu = torch.tensor([[5.0, -3.0, 2.0, 7.0]], dtype=DT)
+    h, se = inf.mixture_entropy_mc(mu, var, num_samples=s, seed=1)
+    exact = 0.5 * d * math.log(2 * math.pi * math.e * var)
+    assert abs(h - exact) < 4 * se
+    assert se * math.sqrt(s) == pytest.approx(math.sqrt(d / 2), rel=0.05)
+    two = torch.cat([mu, -mu])  # far apart: the mixture's entropy is the component's + log 2
+    h2, se2 = inf.mixture_entropy_mc(two, torch.full((2, d), var, dtype=DT), num_samples=s)
+    assert abs(h2 - exact - math.log(2)) < 4 * se2
+    assert inf.mixture_entropy_mc(two, var) == inf.mixture_entropy_mc(two, var, 20000, 0)
+
+
+def test_gaussian_channel_with_a_non_square_matrix():
+    """det(I_m + c A A^T) = det(I_k + c A^T A): a row vector a gives 1 + c |a|^2, either way."""
+    row = [[1.0, 2.0, -2.0]]  # (1, 3): |a|^2 = 9
+    assert inf.gaussian_channel_mi(row, 2.0, 0.5) == pytest.approx(0.5 * math.log(1 + 4 * 9))
+    column = [[1.0], [2.0], [-2.0]]  # (3, 1)
+    assert inf.gaussian_channel_mi(column, 2.0, 0.5) == pytest.approx(0.5 * math.log(1 + 4 * 9))
+    for var_x, noise_var in ((0.0, 1.0), (1.0, 0.0), (-1.0, 1.0), (1.0, -1.0)):
+        with pytest.raises(ValueError, match="positive"):
+            inf.gaussian_channel_mi(row, var_x, noise_var)
+
+
+@pytest.mark.parametrize("n, d", [(1, 3), (12, 1), (12, 3)])
+def test_information_batch_small_shapes_and_a_single_code(n, d):
+    t = torch.randn(n, d, generator=gen(16), dtype=DT) * 2
+    labels = torch.arange(n) % 2
+    batch = inf.information_batch(t, 0.3, labels)  # (N, d): a batch of one
+    one = inf.information(t, 0.3, labels)
+    for key, value in one.items():
+        assert batch[key].shape == (1,) and batch[key][0].item() == pytest.approx(value, abs=1e-12)
+    if n == 1:
+        assert list(one.values()) == pytest.approx([0.0] * 4, abs=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 3), (2, 4, 0), (2, 2, 3, 4)])
+def test_information_batch_refuses_empty_or_four_dimensional_codes(shape):
+    with pytest.raises(ValueError, match="shape \\(B, N, d\\)"):
+        inf.information_batch(torch.ones(shape, dtype=DT), 0.3, [0] * shape[1])
+
+
 @pytest.mark.parametrize(
     "call, message",
     [
