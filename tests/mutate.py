@@ -324,6 +324,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "for chunk in s.split(max(1, CHUNK_ELEMENTS // (3 * n * n))):",
         "for chunk in s.split(max(1, CHUNK_ELEMENTS // ((3 * n)))):",
     ): ("the chunk size only splits the batch of codes into blocks (memory), not what is computed"),
+    (
+        "information",
+        "gram = chunk @ chunk.transpose(1, 2)  # (b, N, N)",
+        "gram = chunk @ chunk.transpose(2, 1)  # (b, N, N)",
+    ): "transpose(2, 1) and transpose(1, 2) swap the same two dimensions",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
