@@ -336,6 +336,62 @@ def test_evaluate_and_mean_sd(mnist_small):
     assert sm.mean_sd([{"m": 5.0}])["m"] == (5.0, 0.0)
 
 
+def test_training_history_is_the_mean_batch_loss_and_seed_sets_the_weights():
+    """With lr = 0 nothing moves: each epoch's entry is the mean loss over its full batches
+    (the ragged tail dropped), recomputed here; the initial weights come from manual_seed(seed)."""
+    g = torch.Generator().manual_seed(13)
+    x = torch.rand(10, 12, generator=g)
+    kw = dict(width=4, num_epochs=2, lr=0.0, seed=5)
+    encoder, history = sp.train_encoder(x, batch_size=10, lambda_var=0.3, lambda_tc=0.2, **kw)
+    torch.manual_seed(5)
+    fresh = sp.Encoder(12, 4)
+    assert torch.equal(encoder.prototypes, fresh.prototypes)  # the seed, and lr = 0 kept them
+    with torch.no_grad():
+        a = torch.relu(x @ fresh.linear.weight.T + fresh.linear.bias)
+    expected = (sp.lse_loss(a) + 0.3 * sp.variance_loss(a) + 0.2 * sp.decorrelation_loss(a)).item()
+    assert history == pytest.approx([expected] * 2, rel=1e-6)
+    # batches of 4 out of 10: two per epoch in the generator's order, the last 2 rows dropped
+    _, history = sp.train_encoder(x, batch_size=4, lambda_var=0.3, lambda_tc=0.2, **kw)
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        losses = [sp.implicit_em_loss(fresh(x[order[i : i + 4]]), 0.3, 0.2).item() for i in (0, 4)]
+    assert history[0] == pytest.approx(sum(losses) / 2, rel=1e-6)
+    sae, history = sp.train_sae(x, batch_size=10, l1=0.5, **kw)
+    torch.manual_seed(5)
+    fresh_sae = sp.SparseAutoencoder(12, 4)
+    assert torch.equal(sae.decoder.weight, fresh_sae.decoder.weight)
+    with torch.no_grad():
+        x_hat, codes = fresh_sae(x)
+        want = ((x - x_hat) ** 2).sum(1).mean() + 0.5 * codes.abs().sum(1).mean()
+    assert history == pytest.approx([want.item()] * 2, rel=1e-6)
+
+
+def test_silent_units_stay_finite_in_every_term():
+    """A unit that never fires has variance 0: log Var and Corr use the floor eps."""
+    a = torch.tensor([[0.0, 1.0, 0.0], [0.0, 3.0, 2.0], [0.0, 2.0, 4.0]], dtype=torch.float64)
+    var = a.var(dim=0, unbiased=False)
+    want = -(math.log(sp.EPS) + math.log(var[1].item() + sp.EPS) + math.log(var[2].item() + sp.EPS))
+    assert sp.variance_loss(a).item() == pytest.approx(want, rel=1e-12)
+    corr = sp.correlation(a)
+    assert torch.equal(corr[0], torch.zeros(3, dtype=torch.float64))
+    assert torch.isfinite(corr).all() and corr[1, 1].item() == pytest.approx(1.0, abs=1e-5)
+    rho = np.corrcoef(a[:, 1].numpy(), a[:, 2].numpy())[0, 1]
+    assert corr[1, 2].item() == pytest.approx(rho, abs=1e-5)
+    # ||Corr - I||^2: the silent unit's missing 1 on the diagonal, and the off-diagonal pair twice
+    assert sp.decorrelation_loss(a).item() == pytest.approx(1 + 2 * rho**2, abs=1e-4)
+
+
+def test_implicit_decoder_of_a_silent_encoder_is_the_mean_image():
+    encoder = sp.Encoder(12, 3)
+    with torch.no_grad():
+        encoder.linear.bias.fill_(-100.0)  # every code is 0: nothing to scale
+    x = torch.rand(20, 12, generator=torch.Generator().manual_seed(14))
+    scale, offset = sp.fit_implicit_decoder(encoder, x)
+    assert scale == 0.0 and torch.allclose(offset, x.mean(0))
+    x_hat = sp.implicit_decode(encoder, encoder(x), scale, offset)
+    assert torch.allclose(x_hat, x.mean(0).expand(20, 12))
+
+
 def test_prototype_images_are_scaled_rows_of_w():
     torch.manual_seed(10)
     encoder = sp.Encoder(784, 8)
