@@ -329,6 +329,26 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "gram = chunk @ chunk.transpose(1, 2)  # (b, N, N)",
         "gram = chunk @ chunk.transpose(2, 1)  # (b, N, N)",
     ): "transpose(2, 1) and transpose(1, 2) swap the same two dimensions",
+    (
+        "estimators/contrastive",
+        "if scores.shape[-1] < 2:",
+        "if scores.shape[-2] < 2:",
+    ): "after the square check shape[-2] equals shape[-1]",
+    (
+        "estimators/contrastive",
+        "k = scores.shape[-1]",
+        "k = scores.shape[-2]",
+    ): "after the square check shape[-2] equals shape[-1]",
+    (
+        "estimators/contrastive",
+        "return x, rho * x + math.sqrt(1.0 - rho * rho) * noise",
+        "return x, rho * x - math.sqrt(1.0 - rho * rho) * noise",
+    ): "the noise is standard normal and symmetric: the same distribution of y",
+    (
+        "estimators/contrastive",
+        "cross = x @ y.transpose(-1, -2)  # x_i . y_j, (..., K, K)",
+        "cross = x @ y.transpose(-2, -1)  # x_i . y_j, (..., K, K)",
+    ): "transpose(-2, -1) and transpose(-1, -2) swap the same two dimensions",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

@@ -149,6 +149,29 @@ def test_quadratic_critic_scores_loss_and_estimate_pair_by_pair():
     assert terms.recon.item() == pytest.approx(terms.loss.item()) and terms.kl.item() == 0.0
 
 
+def test_stacks_of_batches_and_batched_critic_scores():
+    """Leading dimensions are batches: a (2, 3, K, K) stack gives the (2, 3) estimates of its
+    matrices, and the critic's scores of a stack of batches are those of each batch."""
+    g = torch.Generator().manual_seed(7)
+    scores = torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64)
+    single = torch.tensor([[infonce(scores[a, b]).item() for b in range(3)] for a in range(2)])
+    assert torch.allclose(infonce_batches(scores), single.double(), atol=1e-12)
+    one = torch.randn(1, 1, 3, 3, generator=g, dtype=torch.float64)
+    assert infonce_batches(one).item() == pytest.approx(infonce(one[0, 0]).item(), abs=1e-12)
+    x, y = correlated_gaussians(6, 0.5, 2, batch_shape=(3,), seed=8)
+    stacked = gaussian_critic_scores(x, y, 0.5)
+    for b in range(3):
+        assert torch.allclose(stacked[b], gaussian_critic_scores(x[b], y[b], 0.5), atol=1e-12)
+    default, zero = correlated_gaussians(6, 0.5, 2), correlated_gaussians(6, 0.5, 2, seed=0)
+    assert torch.equal(default[1], zero[1])  # seed 0 by default
+
+
+@pytest.mark.parametrize("rho", [-1.5, -1.0, 1.0, 1.5])
+def test_correlation_outside_the_open_interval_is_a_clear_error(rho):
+    with pytest.raises(ValueError, match="strictly between -1 and 1"):
+        gaussian_mi(rho, 2)
+
+
 @pytest.mark.parametrize(
     "scores, message",
     [(torch.zeros(1, 1), "K >= 2"), (torch.zeros(3, 4), "square"), (torch.zeros(3), "square")],
@@ -156,3 +179,6 @@ def test_quadratic_critic_scores_loss_and_estimate_pair_by_pair():
 def test_bad_input_is_a_clear_error(scores, message):
     with pytest.raises(ValueError, match=message):
         infonce(scores)
+    if scores.dim() == 2:  # the same matrix in a stack of batches
+        with pytest.raises(ValueError, match=message):
+            infonce_batches(scores.expand(2, 3, *scores.shape))
