@@ -349,6 +349,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "cross = x @ y.transpose(-1, -2)  # x_i . y_j, (..., K, K)",
         "cross = x @ y.transpose(-2, -1)  # x_i . y_j, (..., K, K)",
     ): "transpose(-2, -1) and transpose(-1, -2) swap the same two dimensions",
+    (
+        "estimators/contrastive",
+        "cross = (x @ w) @ y.transpose(-1, -2)  # (..., K, K)",
+        "cross = (x @ w) @ y.transpose(-2, -1)  # (..., K, K)",
+    ): "transpose(-2, -1) and transpose(-1, -2) swap the same two dimensions",
+    (
+        "estimators/contrastive",
+        "def loss(self, xy: torch.Tensor, beta: float = 1.0) -> LossTerms:",
+        "def loss(self, xy: torch.Tensor, beta: float = 2.0) -> LossTerms:",
+    ): "beta is unused (it is there for fit's interface)",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

@@ -173,6 +173,43 @@ def test_correlation_outside_the_open_interval_is_a_clear_error(rho):
 
 
 @pytest.mark.parametrize(
+    "batch_size, num_steps, pairs, epochs",
+    [
+        (64, 150, 64 * 64, 2),
+        (64, 10, 640, 1),
+        (16, 300, 4096, 1),
+        (8192, 3, 8192, 3),
+        (2, 5, 10, 1),
+    ],
+)
+def test_train_critic_budget_and_data(monkeypatch, batch_size, num_steps, pairs, epochs):
+    """num_steps batches of K fresh pairs, at most 4,096 pairs recycled over epochs beyond that
+    (at least one batch): what train_critic hands to fit, recorded instead of training."""
+    import vaelib.train
+
+    calls = []
+    monkeypatch.setattr(vaelib.train, "fit", lambda model, x, **kw: calls.append((x, kw)))
+    critic = train_critic(batch_size, 0.5, 2, num_steps=num_steps, lr=0.02, seed=3)
+    ((xy, kw),) = calls
+    assert xy.shape == (pairs, 4) and xy.dtype == torch.float32
+    assert kw["num_epochs"] == epochs and kw["batch_size"] == batch_size
+    assert kw["lr"] == 0.02 and kw["seed"] == 3 and kw["progress"] is False
+    x, y = correlated_gaussians(pairs, 0.5, 2, seed=3)
+    assert torch.equal(xy, torch.cat([x, y], 1).float())
+    assert isinstance(critic, QuadraticCritic) and critic.dim == 2
+    calls.clear()
+    train_critic(2, 0.5, 2)  # the defaults: 300 steps (here of 2 fresh pairs) at lr 0.05, seed 0
+    ((xy, kw),) = calls
+    assert kw["lr"] == 0.05 and kw["seed"] == 0 and kw["num_epochs"] == 1 and len(xy) == 600
+
+
+@pytest.mark.parametrize("batch_size", [1, 0, 4.0])
+def test_train_critic_needs_a_whole_batch_of_two_or_more(batch_size):
+    with pytest.raises(ValueError, match="K >= 2"):
+        train_critic(batch_size, 0.5, 2, num_steps=1)
+
+
+@pytest.mark.parametrize(
     "scores, message",
     [(torch.zeros(1, 1), "K >= 2"), (torch.zeros(3, 4), "square"), (torch.zeros(3), "square")],
 )
