@@ -152,6 +152,17 @@ def test_dead_units_and_l0():
     )
 
 
+def test_dead_rate_boundary_and_negative_codes():
+    """Dead means active on fewer than 0.1% of the inputs: 2 of 2000 (exactly 0.1%) and 3 of
+    2000 are alive, 1 of 2000 is dead. L0 counts every nonzero entry, negative ones too."""
+    a = torch.zeros(2000, 4, dtype=torch.float64)
+    a[:1, 0], a[:2, 1], a[:3, 2] = 1.0, 1.0, 1.0
+    a[:, 3] = -1.0  # never active (a > 0) but nonzero
+    assert sm.dead_units(a) == 2  # units 0 and 3
+    assert sm.redundancy(a) == 1  # among the live units 1 and 2 only: corr = sqrt(2/3)
+    assert sm.l0(a) == pytest.approx(1 + 6 / 2000)
+
+
 def test_redundancy_counts_correlated_live_pairs():
     torch.manual_seed(4)
     base = torch.relu(torch.randn(1000, 1))
