@@ -359,6 +359,52 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "def loss(self, xy: torch.Tensor, beta: float = 1.0) -> LossTerms:",
         "def loss(self, xy: torch.Tensor, beta: float = 2.0) -> LossTerms:",
     ): "beta is unused (it is there for fit's interface)",
+    (
+        "rate_distortion",
+        "s = np.asarray(variances, dtype=np.float64).reshape(-1)",
+        "s = np.asarray(variances, dtype=np.float64).reshape(-2)",
+    ): ("numpy reads any negative size as the one unknown dimension: reshape(-2) is reshape(-1)"),
+    (
+        "rate_distortion",
+        "return np.array([gaussian_rd(variances, d) for d in np.asarray(distortions).reshape(-1)])",
+        "return np.array([gaussian_rd(variances, d) for d in np.asarray(distortions).reshape(-2)])",
+    ): ("numpy reads any negative size as the one unknown dimension: reshape(-2) is reshape(-1)"),
+    (
+        "rate_distortion",
+        "if d >= s.sum():",
+        "if d > s.sum():",
+    ): (
+        "at D = sum s_i the loop also ends at theta = max s_i (the mean of the remaining "
+        "variances reaches the largest only at the last one), equal up to rounding"
+    ),
+    (
+        "rate_distortion",
+        "if theta <= s_k:",
+        "if theta < s_k:",
+    ): (
+        "at theta = s_k, moving s_k under the water leaves the next share (d - below) / "
+        "(n - k - 1) equal to theta, up to rounding"
+    ),
+    (
+        "rate_distortion",
+        "return float(s[-1])  # not reached: d < s.sum() ensures a return in the loop",
+        "return float(s[(1)])  # not reached: d < s.sum() ensures a return in the loop",
+    ): "the line is never reached: d < sum s_i makes the loop return",
+    (
+        "rate_distortion",
+        "return float(s[-1])  # not reached: d < s.sum() ensures a return in the loop",
+        "return float(s[-2])  # not reached: d < s.sum() ensures a return in the loop",
+    ): "the line is never reached: d < sum s_i makes the loop return",
+    (
+        "rate_distortion",
+        "return np.minimum(water_level(s, distortion), s)",
+        "return np.minimum(s, water_level(s, distortion))",
+    ): "np.minimum is symmetric",
+    (
+        "rate_distortion",
+        "per = np.minimum(beta / 2.0, s)",
+        "per = np.minimum(s, beta / 2.0)",
+    ): "np.minimum is symmetric",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

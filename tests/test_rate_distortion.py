@@ -210,3 +210,30 @@ def test_beta_sweep_starts_every_beta_from_the_same_weights():
     torch.manual_seed(7)
     assert torch.equal(LinearVAE(3).encoder.weight, initial[0])  # seeded with ``seed``
     assert runs[0]["history"].beta == [2.0] and runs[0]["model"] is not runs[1]["model"]
+
+
+def test_bic_edges_and_checks():
+    assert bic(-5.0, 0, 10) == 5.0  # no parameters: the data's code length alone
+    assert bic(-5.0, 3, 1) == 5.0  # one point: log 1 = 0
+    assert bic(2.0, 4, np.int64(100)) == pytest.approx(-2.0 + 2 * math.log(100))
+    for k in (-1, 2.5):
+        with pytest.raises(ValueError, match="n_params"):
+            bic(-1.0, k, 5)
+    with pytest.raises(ValueError, match="n must"):
+        bic(-1.0, 2, 1.5)
+
+
+def test_slope_at_the_total_variance_and_default_seeds():
+    # R(D) = 0 from D = sum_i s_i on: the slope there is 0 (the curve is flat from that point)
+    assert rd_slope(VARIANCES, VARIANCES.sum()) == 0.0
+    assert rd_slope(VARIANCES, 0.999 * VARIANCES.sum()) == pytest.approx(-1 / (2 * 3.0), rel=1e-2)
+    assert torch.equal(gaussian_source(VARIANCES, 5), gaussian_source(VARIANCES, 5, seed=0))
+    x, initial = gaussian_source(VARIANCES, 8), []
+
+    def make():
+        initial.append(LinearVAE(3).encoder.weight.detach().clone())
+        return LinearVAE(3)
+
+    beta_sweep(make, x, [1.0], num_epochs=1, batch_size=8, input_shape=(3,), progress=False)
+    torch.manual_seed(0)
+    assert torch.equal(initial[0], LinearVAE(3).encoder.weight)  # seed 0 by default
