@@ -405,6 +405,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "per = np.minimum(beta / 2.0, s)",
         "per = np.minimum(s, beta / 2.0)",
     ): "np.minimum is symmetric",
+    (
+        "estimators/objectives",
+        'self.register_buffer("x", (self.logits(z_target) > 0).to(dt))  # (P,)',
+        'self.register_buffer("x", (self.logits(z_target) >= 0).to(dt))  # (P,)',
+    ): (
+        "a logit of exactly 0 has probability 0 under the continuous random weights: > 0 "
+        "and >= 0 binarize alike"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
