@@ -413,6 +413,21 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a logit of exactly 0 has probability 0 under the continuous random weights: > 0 "
         "and >= 0 binarize alike"
     ),
+    (
+        "estimators/contrastive",
+        "steps_per_epoch = max(1, min(num_steps, 4096 // batch_size))",
+        "steps_per_epoch = max(min(num_steps, 4096 // batch_size), 1)",
+    ): "max and min are symmetric",
+    (
+        "estimators/contrastive",
+        "steps_per_epoch = max(1, min(num_steps, 4096 // batch_size))",
+        "steps_per_epoch = max(1, min(4096 // batch_size, num_steps))",
+    ): "max and min are symmetric",
+    (
+        "estimators/contrastive",
+        "num_epochs = max(1, round(num_steps / steps_per_epoch))",
+        "num_epochs = max(round(num_steps / steps_per_epoch), 1)",
+    ): "max is symmetric",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

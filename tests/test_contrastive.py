@@ -180,6 +180,7 @@ def test_correlation_outside_the_open_interval_is_a_clear_error(rho):
         (16, 300, 4096, 1),
         (8192, 3, 8192, 3),
         (2, 5, 10, 1),
+        (17, 300, 17 * 240, 1),  # 4096 // 17 = 240 batches: 4,080 pairs, not more than 4,096
     ],
 )
 def test_train_critic_budget_and_data(monkeypatch, batch_size, num_steps, pairs, epochs):
