@@ -428,6 +428,38 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "num_epochs = max(1, round(num_steps / steps_per_epoch))",
         "num_epochs = max(round(num_steps / steps_per_epoch), 1)",
     ): "max is symmetric",
+    (
+        "sparse_metrics",
+        "x, x_hat = _pair(x, x_hat)",
+        "x, x_hat = _pair(x_hat, x)",
+    ): "the squared error is symmetric in x and x_hat (and both are reshaped alike)",
+    (
+        "sparse_metrics",
+        "mean, std = z_train.mean(0), z_train.std(0).clamp_min(1e-8)",
+        "mean, std = z_train.sum(0), z_train.std(0).clamp_min(1e-8)",
+    ): ("the same shift of train and test features is absorbed by the probe's unpenalised bias"),
+    (
+        "sparse_metrics",
+        "num_classes = int(max(y_train.max(), y_test.max())) + 1",
+        "num_classes = int(max(y_test.max(), y_train.max())) + 1",
+    ): "max is symmetric",
+    (
+        "sparse_metrics",
+        "num_classes = int(max(y_train.max(), y_test.max())) + 1",
+        "num_classes = int(max(y_train.max(), y_test.max())) + 2",
+    ): (
+        "an output for a class that never occurs in training is only pushed down and "
+        "never predicted"
+    ),
+    (
+        "sparse_metrics",
+        "num_classes = int(max(y_train.max(), y_test.max())) + 1",
+        "num_classes = int(max(y_train.max(), y_test.min())) + 1",
+    ): (
+        "it differs only when the held-out labels exceed every training label, and then "
+        "it drops only outputs of classes never seen in training, which are never "
+        "predicted"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

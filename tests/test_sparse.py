@@ -237,6 +237,70 @@ def test_probe_accuracy_separable_and_random():
         sm.probe_accuracy(z, y[:10], z, y)
 
 
+def reference_probe_accuracy(z_train, y_train, z_test, y_test, weight_decay):
+    """The same penalised multinomial logistic regression, solved by SciPy in NumPy: features
+    standardised with the training mean and (ddof = 1) standard deviation, the bias unpenalised."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
+
+    mean, std = z_train.mean(0), z_train.std(0, ddof=1)
+    a, b = (z_train - mean) / std, (z_test - mean) / std
+    n, f = a.shape
+    c = int(max(y_train.max(), y_test.max())) + 1
+
+    def objective(theta):
+        w, bias = theta[: c * f].reshape(c, f), theta[c * f :]
+        logits = a @ w.T + bias
+        log_p = logits - logsumexp(logits, axis=1, keepdims=True)
+        ce = -log_p[np.arange(n), y_train].mean()
+        grad_logits = (np.exp(log_p) - np.eye(c)[y_train]) / n
+        grad_w = grad_logits.T @ a + 2 * weight_decay * w
+        return ce + weight_decay * (w**2).sum(), np.concatenate(
+            [grad_w.ravel(), grad_logits.sum(0)]
+        )
+
+    theta = minimize(objective, np.zeros(c * f + c), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 5000, "gtol": 1e-12, "ftol": 1e-15}).x  # fmt: skip
+    w, bias = theta[: c * f].reshape(c, f), theta[c * f :]
+    return float(((b @ w.T + bias).argmax(1) == y_test).mean())
+
+
+@pytest.mark.parametrize("weight_decay", [1e-4, 0.05, 1.0])
+def test_probe_accuracy_against_a_scipy_fit(weight_decay):
+    """Overlapping classes, features far from 0 and of unequal scales: standardising, the
+    penalty and the fit all move the boundary, so the held-out accuracy pins them down."""
+    g = np.random.default_rng(15)
+    y = g.integers(0, 3, 900)
+    z = (
+        4.0
+        + np.eye(3)[y] @ np.array([[1.0, 0, 0.5], [0, 1, 0.5], [0, 0, 0]])
+        + g.normal(size=(900, 3))
+    )
+    z = z * np.array([1.0, 30.0, 0.01])
+    want = reference_probe_accuracy(z[:600], y[:600], z[600:], y[600:], weight_decay)
+    got = sm.probe_accuracy(torch.from_numpy(z[:600]), torch.from_numpy(y[:600]),
+                            torch.from_numpy(z[600:]), torch.from_numpy(y[600:]),
+                            weight_decay=weight_decay)  # fmt: skip
+    assert 0.4 < want < 0.9 and got == pytest.approx(want, abs=1 / 300 + 1e-12)
+
+
+def test_probe_with_a_class_missing_from_the_held_out_set():
+    g = torch.Generator().manual_seed(16)
+    y = torch.arange(300) % 3
+    z = torch.randn(300, 3, generator=g, dtype=torch.float64) * 0.1 + torch.eye(3)[y].double()
+    keep = y[200:] < 2  # the test set has classes 0 and 1 only
+    acc = sm.probe_accuracy(z[:200], y[:200], z[200:][keep], y[200:][keep], max_iter=50)
+    assert acc == 1.0
+
+
+def test_two_rows_and_one_row_of_codes():
+    two = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # two live units, perfectly anti-correlated
+    assert sm.redundancy(two) == 1
+    one = torch.tensor([[0.0, 2.0, -1.0]])
+    assert sm.l0(one) == 2.0 and sm.activity_rate(one).tolist() == [0.0, 1.0, 0.0]
+    assert sm.dead_units(one) == 2
+
+
 # --- implicit decoder and training ---------------------------------------------------------------
 
 
