@@ -460,6 +460,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "it drops only outputs of classes never seen in training, which are never "
         "predicted"
     ),
+    (
+        "sparse_metrics",
+        '"mse": reconstruction_error(x_test, x_hat),',
+        '"mse": reconstruction_error(x_hat, x_test),',
+    ): "the squared error is symmetric in x and x_hat (and both are reshaped alike)",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}

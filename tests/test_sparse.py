@@ -299,6 +299,11 @@ def test_two_rows_and_one_row_of_codes():
     one = torch.tensor([[0.0, 2.0, -1.0]])
     assert sm.l0(one) == 2.0 and sm.activity_rate(one).tolist() == [0.0, 1.0, 0.0]
     assert sm.dead_units(one) == 2
+    metrics = sm.code_metrics(two)  # two rows suffice for every code metric
+    assert metrics["redundant_pairs"] == 1 and metrics["dead"] == 0 and metrics["l0"] == 1.0
+    # mean and sample standard deviation (ddof = 1) over seeds, with two and three runs
+    assert sm.mean_sd([{"m": 1.0}, {"m": 2.0}])["m"] == pytest.approx((1.5, math.sqrt(0.5)))
+    assert sm.mean_sd([{"m": 1.0}, {"m": 3.0}, {"m": 5.0}])["m"] == pytest.approx((3.0, 2.0))
 
 
 # --- implicit decoder and training ---------------------------------------------------------------
