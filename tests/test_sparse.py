@@ -134,6 +134,7 @@ def test_bad_codes_and_batches_are_refused():
         sp.train_encoder(torch.rand(10, 784), batch_size=64, num_epochs=1)
     with pytest.raises(ValueError, match="width must be at least 2"):
         sp.Encoder(784, 1)
+    assert sp.Encoder(784, 2)(torch.rand(3, 784)).shape == (3, 2)  # two units already compete
 
 
 # --- metrics on hand-built codes -------------------------------------------------------------
