@@ -67,8 +67,6 @@ AWAITING_PHONE_LAYOUT = {
 HELPERS_AWAITING_PHONE_LAYOUT = {
     ("information_plane", "planes_figure"),
     ("rate_distortion", "plot_beta_frame"),
-    ("rate_distortion", "plot_bic_frame"),
-    ("rate_distortion", "plot_water_filling"),
     ("sparse_curves", "sparsity_curves"),
 }
 
