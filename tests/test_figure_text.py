@@ -66,7 +66,6 @@ AWAITING_PHONE_LAYOUT = {
 # Figure helpers of vaelib.figures (module stem, function) below the rule today.
 HELPERS_AWAITING_PHONE_LAYOUT = {
     ("rate_distortion", "plot_beta_frame"),
-    ("sparse_curves", "sparsity_curves"),
 }
 
 
