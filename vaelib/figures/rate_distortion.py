@@ -92,7 +92,7 @@ def plot_rd_plane(ax, distortion, rate, betas, highlight=None):
         ax.plot(xs, level - xs, color="0.75", lw=0.8, ls=":")
     ax.plot(distortion, rate, "-o", color=MODEL, ms=5)
     for d, r, beta in zip(distortion, rate, betas):
-        ax.annotate(f"β={beta:g}", (d, r), (4, 3), textcoords="offset points", fontsize=7)
+        ax.annotate(f"β={beta:g}", (d, r), (4, 3), textcoords="offset points", fontsize=10)
     one = int(np.argmin(np.abs(np.log(np.asarray(betas)))))
     ax.plot(distortion[one], rate[one], "*", color=REFERENCE, ms=14, label="β = 1 (the ELBO)")
     if highlight is not None:
@@ -103,20 +103,21 @@ def plot_rd_plane(ax, distortion, rate, betas, highlight=None):
         xlabel="distortion D (nats per image)",
         ylabel="rate R (nats per image)",
     )
-    ax.legend(fontsize=8, loc="upper right", title="dotted: constant D + R", title_fontsize=7)
+    ax.legend(loc="upper right", title="dotted: constant D + R")
     return ax
 
 
 def plot_beta_frame(runs, index, distortion, rate, images, samples):
-    """Slider frame for one beta: the point on the plane, reconstructions and prior samples."""
-    fig = plt.figure(figsize=(9, 3.4))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.3])
-    ax = fig.add_subplot(grid[:, 0])
+    """Slider frame for one beta: the point on the plane, reconstructions and prior samples.
+
+    The plane above the two image grids, 5.4 in wide: its text (10 pt at least) stays >= 9 CSS
+    px on a 390 px phone."""
+    fig = plt.figure(figsize=(5.4, 5.4))
+    grid = fig.add_gridspec(3, 1, height_ratios=[3, 1, 1])
+    ax = fig.add_subplot(grid[0])
     plot_rd_plane(ax, distortion, rate, [r["beta"] for r in runs], highlight=index)
-    image_grid(images[index], ncols=8, ax=fig.add_subplot(grid[0, 1]), title="reconstructions")
-    image_grid(
-        samples[index], ncols=8, ax=fig.add_subplot(grid[1, 1]), title="samples from the prior"
-    )
+    image_grid(images[index], ncols=8, ax=fig.add_subplot(grid[1]), title="reconstructions")
+    image_grid(samples[index], ncols=8, ax=fig.add_subplot(grid[2]), title="samples from the prior")
     return fig
 
 
