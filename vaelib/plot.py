@@ -27,12 +27,12 @@ TRUTH, MODEL = PALETTE["black"], PALETTE["blue"]
 OTHER, REFERENCE = PALETTE["orange"], PALETTE["red"]
 
 
-# On a phone a figure is scaled to the column (about 358 CSS px wide at 390 px): text of
-# s points in a figure w inches wide shows at s / 72 * 358 / w px. At the default width of
-# 6.4 in, 11.5 pt is 8.9 px and 12 pt 9.3 px; smaller text, or wider figures, fall below the
-# 9 px a reader needs.
+# On a phone a figure is scaled to the column (about 350 CSS px wide at 390 px): text of
+# s points in a figure w inches wide shows at s / 72 * 350 / w px, and a reader needs 9 px, so
+# s / w >= 1.85 pt per inch. At the default width of 6.4 in, 12 pt is 9.1 px; smaller text, or
+# wider figures, fall below it (tests/test_figure_text.py holds chapters and helpers to it).
 FIGURE_WIDTH = 6.4
-MIN_FONT_PT = 11.5
+MIN_FONT_PT = 12
 
 
 def use_style() -> None:

@@ -62,7 +62,6 @@ def plane(ax, ixt, ity, epochs, *, title="", log_n=None):
             (ixt[layer, -1].mean(), ity[layer, -1].mean()),
             textcoords="offset points",
             xytext=(4, 3),
-            fontsize=8,
         )
     if log_n is not None:
         ax.axvline(log_n, color="0.3", ls=":", lw=1)
@@ -70,12 +69,17 @@ def plane(ax, ixt, ity, epochs, *, title="", log_n=None):
     return points
 
 
-def planes_figure(panels, epochs, *, log_n=None, figsize=(9.5, 3.6)):
-    """Side-by-side planes, one per (title, ixt, ity) in ``panels``, with one epoch colour bar."""
-    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
-    for ax, (title, ixt, ity) in zip(axes[0], panels):
+def planes_figure(panels, epochs, *, log_n=None, figsize=None):
+    """Stacked planes, one per (title, ixt, ity) in ``panels``, with one epoch colour bar.
+
+    Stacked and 6 in wide (3.3 in of height per plane) so that the text stays >= 9 CSS px
+    on a 390 px phone.
+    """
+    figsize = figsize if figsize is not None else (6.0, 3.3 * len(panels))
+    fig, axes = plt.subplots(len(panels), 1, figsize=figsize, squeeze=False)
+    for ax, (title, ixt, ity) in zip(axes[:, 0], panels):
         points = plane(ax, ixt, ity, epochs, title=title, log_n=log_n)
-    fig.colorbar(points, ax=axes[0].tolist(), label="epoch", pad=0.02)
+    fig.colorbar(points, ax=axes[:, 0].tolist(), label="epoch", pad=0.02)
     return fig
 
 

@@ -27,17 +27,19 @@ def plot_rd_curve(ax, variances, d_max=None, num=300, labels=True):
     if labels:
         ax.text(0.55 * total, 0.55 * top, "achievable", color=MODEL)
         ax.text(0.06 * total, 0.12 * top, "impossible", color=REFERENCE)
-        ax.annotate("R(D) → ∞ as D → 0", (d[0], top * 0.97), (0.2 * total, 0.9 * top), fontsize=8)
+        ax.annotate("R(D) → ∞ as D → 0", (d[0], top * 0.97), (0.2 * total, 0.9 * top))
         ax.plot([total], [0.0], "o", color=TRUTH)
-        ax.annotate("R(Σ s_i) = 0", (total, 0), (0.8 * total, 0.15 * top), fontsize=8)
+        ax.annotate("R(Σ s_i) = 0", (total, 0), (0.75 * total, 0.15 * top))
     ax.set(xlim=(0, d_max), ylim=(0, top), xlabel="distortion D (expected squared error)")
     ax.set(ylabel="rate R (nats)")
     return ax
 
 
 def plot_water_filling(variances, distortion):
-    """Slider frame: the curve with the point at D, and the water level over the variances."""
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 3.4))
+    """Slider frame: the curve with the point at D, and the water level over the variances.
+
+    The two panels are stacked (6 in wide): their text stays >= 9 CSS px on a 390 px phone."""
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.0, 5.6))
     plot_rd_curve(ax0, variances)
     rate = gaussian_rd(variances, distortion)
     ax0.plot([distortion], [rate], "o", color=OTHER, ms=9)
@@ -50,7 +52,7 @@ def plot_water_filling(variances, distortion):
     ax1.axhline(theta, color=REFERENCE, ls="--", label=f"water level θ = {theta:.2f}")
     dropped = int(np.sum(per >= np.asarray(variances)))
     ax1.set(xlabel="component i", ylabel="variance", title=f"{dropped} of {len(per)} dropped")
-    ax1.legend(fontsize=7, loc="upper right")
+    ax1.legend(loc="upper right")
     return fig
 
 
@@ -90,7 +92,7 @@ def plot_rd_plane(ax, distortion, rate, betas, highlight=None):
         ax.plot(xs, level - xs, color="0.75", lw=0.8, ls=":")
     ax.plot(distortion, rate, "-o", color=MODEL, ms=5)
     for d, r, beta in zip(distortion, rate, betas):
-        ax.annotate(f"β={beta:g}", (d, r), (4, 3), textcoords="offset points", fontsize=7)
+        ax.annotate(f"β={beta:g}", (d, r), (4, 3), textcoords="offset points", fontsize=10)
     one = int(np.argmin(np.abs(np.log(np.asarray(betas)))))
     ax.plot(distortion[one], rate[one], "*", color=REFERENCE, ms=14, label="β = 1 (the ELBO)")
     if highlight is not None:
@@ -101,20 +103,21 @@ def plot_rd_plane(ax, distortion, rate, betas, highlight=None):
         xlabel="distortion D (nats per image)",
         ylabel="rate R (nats per image)",
     )
-    ax.legend(fontsize=8, loc="upper right", title="dotted: constant D + R", title_fontsize=7)
+    ax.legend(loc="upper right", title="dotted: constant D + R")
     return ax
 
 
 def plot_beta_frame(runs, index, distortion, rate, images, samples):
-    """Slider frame for one beta: the point on the plane, reconstructions and prior samples."""
-    fig = plt.figure(figsize=(9, 3.4))
-    grid = fig.add_gridspec(2, 2, width_ratios=[1, 1.3])
-    ax = fig.add_subplot(grid[:, 0])
+    """Slider frame for one beta: the point on the plane, reconstructions and prior samples.
+
+    The plane above the two image grids, 5.4 in wide: its text (10 pt at least) stays >= 9 CSS
+    px on a 390 px phone."""
+    fig = plt.figure(figsize=(5.4, 5.4))
+    grid = fig.add_gridspec(3, 1, height_ratios=[3, 1, 1])
+    ax = fig.add_subplot(grid[0])
     plot_rd_plane(ax, distortion, rate, [r["beta"] for r in runs], highlight=index)
-    image_grid(images[index], ncols=8, ax=fig.add_subplot(grid[0, 1]), title="reconstructions")
-    image_grid(
-        samples[index], ncols=8, ax=fig.add_subplot(grid[1, 1]), title="samples from the prior"
-    )
+    image_grid(images[index], ncols=8, ax=fig.add_subplot(grid[1]), title="reconstructions")
+    image_grid(samples[index], ncols=8, ax=fig.add_subplot(grid[2]), title="samples from the prior")
     return fig
 
 
@@ -133,7 +136,7 @@ def plot_infonce(ax, mis, estimates, ks, optimal=None):
 
 def plot_bic_frame(x, y, results, grid_x, curve):
     """Data, the line and the degree-5 fit, with their BIC and held-out log-likelihoods."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
     ax.plot(x, y, ".", color="0.5", label="data")
     ax.plot(grid_x, curve, color=TRUTH, lw=1, ls="--", label="sin(2x)")
     for colour, (degree, res) in zip((MODEL, OTHER), results.items()):
@@ -145,7 +148,8 @@ def plot_bic_frame(x, y, results, grid_x, curve):
             label=f"degree {degree}: BIC {res['bic']:.1f}, held-out {res['held_out']:.3f}",
         )
     ax.set(xlabel="x", ylabel="y", ylim=(-3, 3))
-    ax.legend(fontsize=7, loc="lower right")
+    # Below the axes, in the style's size (>= 9 CSS px on a phone), clear of noisy data.
+    fig.legend(loc="outside lower center", ncol=1)
     return fig
 
 

@@ -1,0 +1,190 @@
+"""Figure text is readable on a phone (issue 17): no text under 9 CSS px at 390 px.
+
+At a 390 px screen a figure is scaled to the text column, about ``PHONE_COLUMN_PX`` CSS px
+wide, so text of ``f`` points in a figure ``W`` inches wide shows at ``f * 350 / (72 * W)`` px;
+9 px needs ``f / W >= 1.85`` (12 pt text needs ``W <= 6.5`` in, 9 pt text ``W <= 4.9`` in).
+
+The course style is checked exactly (its rcParams); chapters' figures are checked statically
+from the literals in their code cells (``figsize=``, ``plot.subplots(..., width=)``,
+``fontsize=``): every figure cell of a chapter must meet the rule, except the cells listed in
+``AWAITING_PHONE_LAYOUT``, which are measured below the rule today and wait for a narrower or
+stacked layout. The list may only shrink: a listed cell that meets the rule fails the test too,
+so that it is taken off.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import matplotlib as mpl
+import pytest
+
+from vaelib import plot
+
+ROOT = Path(__file__).resolve().parents[1]
+PHONE_COLUMN_PX = 350
+MIN_CSS_PX = 9.0
+DEFAULT_WIDTH_IN = plot.FIGURE_WIDTH
+
+FIGSIZE = re.compile(r"figsize=\(\s*([\d.]+)\s*,")
+PLOT_SUBPLOTS = re.compile(r"plot\.subplots\(([^)]*)\)")
+FONTSIZE = re.compile(r"(?:fontsize=|set_fontsize\()\s*([\d.]+)")
+
+# (chapter file stem, code cell index) of figures whose text is under 9 CSS px at 390 px today.
+# Chapter 2 is left out: it is being restructured (its figures come from vaelib.elbo_plots).
+AWAITING_PHONE_LAYOUT = {
+    ("00_information_primer", 10),
+    ("01_gaussian_nll", 9),
+    ("01_gaussian_nll", 12),
+    ("01_gaussian_nll", 20),
+    ("01_gaussian_nll", 23),
+    ("03_reparameterization", 12),
+    ("03_reparameterization", 14),
+    ("03_reparameterization", 17),
+    ("03_reparameterization", 20),
+    ("04_vae_mnist", 24),
+    ("04_vae_mnist", 28),
+    ("04_vae_mnist", 31),
+    ("04_vae_mnist", 39),
+    ("04_vae_mnist", 43),
+    ("04_vae_mnist", 45),
+    ("04_vae_mnist", 49),
+    ("05_rate_distortion", 11),
+    ("05_rate_distortion", 18),
+    ("05_rate_distortion", 23),
+    ("05_rate_distortion", 29),
+    ("05_rate_distortion", 34),
+    ("05_rate_distortion", 40),
+    ("06_information_plane", 9),
+    ("06_information_plane", 12),
+    ("06_information_plane", 14),
+    ("07_implicit_em", 24),
+    ("07_implicit_em", 32),
+}
+# Figure helpers of vaelib.figures (module stem, function) below the rule today.
+HELPERS_AWAITING_PHONE_LAYOUT: set[tuple[str, str]] = set()  # all meet the rule now
+
+
+def phone_px(points: float, width_in: float) -> float:
+    """CSS px of ``points``-point text in a ``width_in``-inch figure shown on a 390 px phone."""
+    return points * PHONE_COLUMN_PX / (72.0 * width_in)
+
+
+def figure_widths(source: str) -> list[float]:
+    """Widths (inches) of the figures a code cell makes, read from its literals."""
+    widths = [float(w) for w in FIGSIZE.findall(source)]
+    for args in PLOT_SUBPLOTS.findall(source):
+        width = re.search(r"width=\s*([\d.]+)", args)
+        if width:
+            widths.append(float(width.group(1)))
+        else:  # plot.subplots' default: 3.2 in per column
+            positional = [a.strip() for a in args.split(",") if a.strip() and "=" not in a]
+            ncols = int(positional[1]) if len(positional) > 1 else 1
+            widths.append(3.2 * ncols)
+    if not widths and re.search(r"plt\.subplots\(\s*\)|plt\.figure\(\s*\)", source):
+        widths.append(DEFAULT_WIDTH_IN)
+    return widths
+
+
+def smallest_text_px(source: str, style_min_pt: float) -> float | None:
+    """The smallest text of a cell's figures in CSS px at phone width (None: no figure)."""
+    widths = figure_widths(source)
+    if not widths:
+        return None
+    points = [float(f) for f in FONTSIZE.findall(source)] + [style_min_pt]
+    return phone_px(min(points), max(widths))
+
+
+def style_min_pt() -> float:
+    with mpl.rc_context():
+        plot.use_style()
+        keys = (
+            "font.size",
+            "axes.titlesize",
+            "axes.labelsize",
+            "xtick.labelsize",
+            "ytick.labelsize",
+            "legend.fontsize",
+            "legend.title_fontsize",
+            "figure.titlesize",
+        )
+        return min(
+            mpl.font_manager.FontProperties(size=mpl.rcParams[k]).get_size_in_points() for k in keys
+        )
+
+
+def chapter_cells():
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        if path.stem.startswith("02_"):
+            continue
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for index, cell in enumerate(cells):
+            if cell["cell_type"] == "code":
+                yield path.stem, index, "".join(cell["source"])
+
+
+def helper_functions():
+    for path in sorted((ROOT / "vaelib" / "figures").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        starts = [m.start() for m in re.finditer(r"^def ", text, re.M)] + [len(text)]
+        for start, end in zip(starts, starts[1:]):
+            block = text[start:end]
+            yield path.stem, re.match(r"def (\w+)", block).group(1), block
+
+
+def test_phone_px_formula():
+    # 12 pt in a 6.4 in figure: 12/72 in of 6.4 in, of a 350 px column.
+    assert phone_px(12, 6.4) == pytest.approx(350 * (12 / 72) / 6.4)
+    assert phone_px(9, 3.5) > MIN_CSS_PX > phone_px(9, 5.0)
+
+
+def test_the_course_style_is_readable_on_a_phone():
+    """Every font size of plot.use_style, in a figure of the default width, is >= 9 px."""
+    with mpl.rc_context():
+        plot.use_style()
+        width = mpl.rcParams["figure.figsize"][0]
+    assert width == DEFAULT_WIDTH_IN
+    assert phone_px(style_min_pt(), width) >= MIN_CSS_PX
+
+
+def test_the_static_reading_finds_figures_and_fonts():
+    source = "fig, ax = plot.subplots(1, 3, height=2)\nax.legend(fontsize=8)\n"
+    assert figure_widths(source) == [pytest.approx(9.6)]
+    assert smallest_text_px(source, 12) == pytest.approx(phone_px(8, 9.6))
+    assert smallest_text_px("x = 1", 12) is None
+    assert figure_widths("plt.subplots(2, 1, figsize=(5.5, 4))") == [5.5]
+
+
+def test_chapter_figures_meet_the_phone_rule_or_are_listed():
+    minimum = style_min_pt()
+    measured = {}
+    for stem, index, source in chapter_cells():
+        px = smallest_text_px(source, minimum)
+        if px is not None:
+            measured[stem, index] = px
+    below = {key for key, px in measured.items() if px < MIN_CSS_PX}
+    new = sorted(below - AWAITING_PHONE_LAYOUT)
+    assert not new, "figure text under 9 CSS px at 390 px: " + ", ".join(
+        f"{s} cell {i}: {measured[s, i]:.1f} px" for s, i in new
+    )
+    fixed = sorted(AWAITING_PHONE_LAYOUT - below)
+    assert not fixed, f"these now meet the rule (or moved): take them off the list: {fixed}"
+
+
+def test_figure_helpers_meet_the_phone_rule_or_are_listed():
+    minimum = style_min_pt()
+    measured = {}
+    for module, name, source in helper_functions():
+        px = smallest_text_px(source, minimum)
+        if px is not None:
+            measured[module, name] = px
+    assert measured, "no figure found in vaelib/figures"
+    below = {key for key, px in measured.items() if px < MIN_CSS_PX}
+    new = sorted(below - HELPERS_AWAITING_PHONE_LAYOUT)
+    assert not new, "figure text under 9 CSS px at 390 px: " + ", ".join(
+        f"vaelib.figures.{m}.{f}: {measured[m, f]:.1f} px" for m, f in new
+    )
+    fixed = sorted(HELPERS_AWAITING_PHONE_LAYOUT - below)
+    assert not fixed, f"these now meet the rule: take them off the list: {fixed}"
