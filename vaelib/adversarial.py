@@ -52,7 +52,7 @@ def train_pixel_gan(
 
     Returns
     -------
-    Tensor of float32, shape (num_outputs,), values in (0, 1)
+    Tensor of float32, shape (num_outputs,), values in [0, 1] (the sigmoid saturates in float32)
     """
     p = check_probability(p)
     if not isinstance(num_steps, int) or num_steps < 1:
