@@ -19,7 +19,7 @@ from vaelib.bimodal import (
 
 @pytest.mark.parametrize("p", [0.2, 0.7, 0.9])
 def test_mse_finds_the_mean_and_l1_the_median(p):
-    x = pixel_values(3000, p, seed=1)
+    x = pixel_values(2000, p, seed=1)
     assert fit_point(x, "mse", lr=0.01) == pytest.approx(x.mean().item(), abs=1e-3)
     assert fit_point(x, "l1", lr=0.01) == pytest.approx(pixel_optima(p)["l1"], abs=0.015)
     assert pixel_optima(p)["mse"] == p
@@ -27,8 +27,8 @@ def test_mse_finds_the_mean_and_l1_the_median(p):
 
 @pytest.mark.parametrize("p", [0.2, 0.7])
 def test_the_mixture_finds_both_modes_and_their_frequencies(p):
-    x = pixel_values(3000, p, seed=2)
-    fit = fit_mixture(x, sigma=0.1)
+    x = pixel_values(2000, p, seed=2)
+    fit = fit_mixture(x, sigma=0.1, num_steps=300)
     torch.testing.assert_close(
         fit["mus"], torch.tensor([0.0, 1.0], dtype=torch.float64), atol=1e-3, rtol=0
     )
@@ -41,8 +41,8 @@ def test_the_mixture_finds_both_modes_and_their_frequencies(p):
 
 
 def test_mixture_fits_many_pixels_at_once():
-    x = torch.stack([pixel_values(2000, p, seed=k) for k, p in enumerate((0.1, 0.5, 0.8))], dim=1)
-    fit = fit_mixture(x)
+    x = torch.stack([pixel_values(1000, p, seed=k) for k, p in enumerate((0.1, 0.5, 0.8))], dim=1)
+    fit = fit_mixture(x, num_steps=300)
     assert fit["mus"].shape == (2, 3) and fit["weights"].shape == (2, 3)
     torch.testing.assert_close(fit["weights"][1], x.double().mean(dim=0), atol=1e-3, rtol=0)
 

@@ -22,7 +22,7 @@ LOSS_COLORS = {
 }
 
 
-def pixel_toy(p, fits, width=6.0, height=3.0):
+def pixel_toy(p, fits, width=6.0, height=3.4):
     """One slider frame: the two values of the pixel and what each loss predicts.
 
     Parameters
@@ -40,7 +40,7 @@ def pixel_toy(p, fits, width=6.0, height=3.0):
             label="mixture")  # fmt: skip
     ax.set(xlim=(-0.15, 1.15), ylim=(0, 1.05), xlabel="pixel value (0 black, 1 white)",
            ylabel="probability / weight", title=f"P(white) = {p:.2f}")  # fmt: skip
-    ax.legend(loc="upper center", ncols=2)
+    ax.legend(loc="upper center", ncols=4, bbox_to_anchor=(0.5, -0.28), handlelength=1.2)
     return fig
 
 
