@@ -68,3 +68,18 @@ def test_bad_inputs_give_clear_errors():
         fit_constant_image(torch.zeros(3, 1, 4, 4), "huber")
     with pytest.raises(ValueError, match="k must be between"):
         latent_neighbours(torch.zeros(3, 2), torch.zeros(2), k=4)
+
+
+def test_uncertain_pixels_known_answer():
+    from vaelib.blur import uncertain_pixels
+
+    codes = torch.tensor([[0.0], [0.1], [0.2], [0.3], [9.0]])
+    images = torch.zeros(5, 1, 2, 2)
+    images[0, 0, 0, 0] = 1.0  # pixel 0: ink in 1 of the 4 near images -> 25%, undecided
+    images[:4, 0, 1, 1] = 1.0  # pixel 3: ink in all 4 -> decided
+    images[4] = 1.0  # the far image is not a neighbour
+    out = uncertain_pixels(codes, images, torch.tensor([[0.15]]), k=4, low=0.2)
+    assert out["pixel"].tolist() == [0] and out["query"].tolist() == [0]
+    assert sorted(out["values"][0].tolist()) == [0.0, 0.0, 0.0, 1.0]
+    with pytest.raises(ValueError, match="low"):
+        uncertain_pixels(codes, images, torch.tensor([[0.0]]), k=4, low=0.6)

@@ -12,7 +12,7 @@ pixelwise median instead (chapter 1). Two demonstrations:
   cannot tell apart; compare their mean and median with the decoder's output, e.g. with
   :func:`sharpness`.
 
-Used in chapter 4.
+Used in chapter 4 and section 4.1 (:func:`uncertain_pixels`).
 """
 
 from __future__ import annotations
@@ -186,3 +186,43 @@ def neighbour_summary(codes, images, query_codes, decoded, k=50) -> dict:
         "sharp_mean": sharpness(mean),
         "sharp_median": sharpness(median),
     }
+
+
+def uncertain_pixels(codes, images, query_codes, k=50, low=0.2) -> dict:
+    """The pixels a code leaves undecided, and the true values they take among its neighbours.
+
+    For each query code, the ``k`` images with the nearest codes (:func:`latent_neighbours`) are
+    the images a decoder cannot tell apart there. A pixel is *undecided* when between ``low``
+    and ``1 - low`` of those neighbours have ink on it (value above 1/2): on the edge of a
+    stroke that some of the neighbours draw and some do not.
+
+    Parameters
+    ----------
+    codes : Tensor, shape (N, D)
+    images : Tensor, shape (N, 1, H, W)
+    query_codes : Tensor, shape (Q, D)
+    k : int
+    low : float
+        In (0, 1/2).
+
+    Returns
+    -------
+    dict of Tensor
+        ``values``: shape (M, k), the neighbours' values at each of the M undecided pixels (all
+        queries together); ``query``: shape (M,), which query each row belongs to; ``pixel``:
+        shape (M,), its index in the flattened H * W image.
+    """
+    check_ndim("images", images, 4, "(N, 1, H, W)")
+    if not 0 < low < 0.5:
+        raise ValueError(f"low must lie in (0, 1/2), got {low!r}")
+    if len(codes) != len(images):
+        raise ValueError(f"got {len(codes)} codes for {len(images)} images; pass one per image")
+    values, query, pixel = [], [], []
+    for q, code in enumerate(query_codes):
+        neighbours = images[latent_neighbours(codes, code, k)].flatten(1)  # (k, H * W)
+        ink = (neighbours > 0.5).double().mean(dim=0)  # (H * W,)
+        where = torch.nonzero((ink >= low) & (ink <= 1 - low)).flatten()
+        values.append(neighbours[:, where].T)  # (M_q, k)
+        query.append(torch.full((len(where),), q))
+        pixel.append(where)
+    return {"values": torch.cat(values), "query": torch.cat(query), "pixel": torch.cat(pixel)}
