@@ -59,18 +59,20 @@ def headings(text: str) -> list[str]:
 
 def chapter_label(path: Path) -> tuple[int, str]:
     """(chapter, section letter): ``04_vae_mnist`` is (4, ""); a section page of chapter 4,
-    listed under it in _toc.yml, is ``04b_blur`` (4, "b"), shown as section 4.1 (b -> 1)."""
+    listed under it in _toc.yml, is ``04b_blur`` (4, "b"), listed after chapter 4."""
     match = re.match(r"^(\d+)([b-z]?)_[a-z0-9_]+\.ipynb$", path.name)
     assert match, f"{path.name}: chapter files are named NN_snake_case.ipynb (sections NNb_...)"
     return int(match.group(1)), match.group(2)
 
 
 def title_prefix(path: Path) -> str:
-    """'# Chapter 4: ' for a chapter, '# Section 4.1: ' for its first section page (04b_)."""
+    """'# Chapter 4: ' for a chapter, '# Chapter 4 (continued): ' for its section pages (04b_):
+    Sphinx numbers a section page after the chapter's own sections, so the title names no
+    number of its own."""
     number, letter = chapter_label(path)
     if not letter:
         return f"# Chapter {number}: "
-    return f"# Section {number}.{ord(letter) - ord('a')}: "
+    return f"# Chapter {number} (continued): "
 
 
 def glue_prefix(path: Path) -> str:
