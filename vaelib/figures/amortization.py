@@ -34,20 +34,20 @@ def draw_linear_gaps(epochs, approximation, amortization, epoch):
     """
     epochs, approx, amort = np.asarray(epochs), _np(approximation), _np(amortization)
     i = int(np.flatnonzero(epochs == epoch)[0])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.0), width_ratios=[1.6, 1])
+    fig, (left, right) = plt.subplots(2, 1, figsize=(6.0, 6.4), height_ratios=[1.4, 1])  # stacked: a phone column
     floor = 1e-6  # the log axis cannot show a gap of 0
     left.plot(epochs, np.maximum(approx, floor), "o-", color=APPROX, label="approximation gap")
     left.plot(epochs, np.maximum(amort, floor), "s-", color=AMORT, label="amortization gap")
     left.axvline(epoch, color=REFERENCE, ls="--", lw=1)
     left.set(yscale="log", ylim=(floor / 2, None), xlabel="epochs of encoder training")
     left.set(ylabel="mean gap (nats)", title="the exact gaps while the encoder trains")
-    left.legend(loc="upper right", fontsize=8)
+    left.legend(loc="upper right")
     right.bar([0], [approx[i]], color=APPROX, width=0.5, label="approximation")
     right.bar([0], [amort[i]], bottom=[approx[i]], color=AMORT, width=0.5, label="amortization")
     right.set(xticks=[], xlim=(-1, 1), ylim=(0, 1.15 * (approx + amort).max()))
     right.set(ylabel="nats", title=f"log p(x) - ELBO after {epoch} epochs")
     right.text(0.0, approx[i] + amort[i], f"{approx[i] + amort[i]:.3f}", ha="center", va="bottom")
-    right.legend(loc="upper right", fontsize=8)
+    right.legend(loc="upper right")
     return fig
 
 
@@ -67,7 +67,7 @@ def draw_gap_split(approximation, amortization, means, errors, steps, remaining,
     """
     approx, amort = _np(approximation), _np(amortization)
     order = np.argsort(approx + amort)
-    fig, axes = plt.subplots(1, 3, figsize=(11.0, 3.2), width_ratios=[1.6, 0.8, 1.2])
+    fig, axes = plt.subplots(3, 1, figsize=(6.0, 9.6))  # stacked: a phone column
     rank = np.arange(len(order))
     axes[0].bar(rank, approx[order], width=1.0, color=APPROX, label="approximation")
     axes[0].bar(
@@ -75,7 +75,7 @@ def draw_gap_split(approximation, amortization, means, errors, steps, remaining,
     )
     axes[0].set(xlabel="held-out image (sorted by total gap)", ylabel="nats")
     axes[0].set(title="log p(x) - ELBO, per image", xlim=(-0.5, len(order) - 0.5))
-    axes[0].legend(loc="upper left", fontsize=8)
+    axes[0].legend(loc="upper left")
     keys = ["approximation", "amortization", "total"]
     axes[1].bar(
         range(3),
