@@ -34,7 +34,8 @@ def draw_linear_gaps(epochs, approximation, amortization, epoch):
     """
     epochs, approx, amort = np.asarray(epochs), _np(approximation), _np(amortization)
     i = int(np.flatnonzero(epochs == epoch)[0])
-    fig, (left, right) = plt.subplots(2, 1, figsize=(6.0, 6.4), height_ratios=[1.4, 1])  # stacked: a phone column
+    # stacked, 6 in wide: readable in a phone column (tests/test_figure_text.py)
+    fig, (left, right) = plt.subplots(2, 1, figsize=(6.0, 6.4), height_ratios=[1.4, 1])
     floor = 1e-6  # the log axis cannot show a gap of 0
     left.plot(epochs, np.maximum(approx, floor), "o-", color=APPROX, label="approximation gap")
     left.plot(epochs, np.maximum(amort, floor), "s-", color=AMORT, label="amortization gap")
