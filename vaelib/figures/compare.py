@@ -21,6 +21,8 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
     key : str
         The History list to draw, the validation loss by default.
     colors : dict of str to colour, optional
+
+    Each line is labelled "<model> (lr <rate>)" for a legend the caller places.
     """
     ax_epochs, ax_seconds = axes
     for k, (name, result) in enumerate(results.items()):
@@ -32,9 +34,11 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
         for ax, t in ((ax_epochs, epochs), (ax_seconds, result.elapsed())):
             ax.plot(t, mean, marker="o", ms=3, color=color, label=label)
             ax.fill_between(t, lo, hi, color=color, alpha=0.25, linewidth=0)
-    ax_epochs.set(xlabel="epoch", ylabel="validation -ELBO (nats per image)")
+    # Both axes labelled (they may be stacked); the legend is the caller's, e.g. below the figure.
+    for ax in axes:
+        ax.set(ylabel="validation -ELBO (nats)")
+    ax_epochs.set(xlabel="epoch")
     ax_seconds.set(xlabel="training seconds (mean over seeds)", xscale="log")
-    ax_epochs.legend(fontsize=8)
     return axes
 
 
@@ -46,5 +50,5 @@ def lr_sweep(ax, results: dict, colors=None):
         finals = [result.sweep[lr][-1] for lr in lrs]
         ax.plot(lrs, finals, marker="o", color=color, label=name)
         ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
-    ax.set(xscale="log", xlabel="learning rate", ylabel="final validation -ELBO (seed 0)")
+    ax.set(xscale="log", xlabel="learning rate", ylabel="final validation -ELBO")
     return ax

@@ -130,7 +130,7 @@ def plot_infonce(ax, mis, estimates, ks, optimal=None):
             ax.plot(optimal["mis"], optimal[k], color=colour, lw=1.2, alpha=0.7)
         ax.plot(mis, estimates[k], "o", color=colour, label=f"K = {k}")
     ax.set(xlabel="true I(X; Y) (nats)", ylabel="InfoNCE estimate (nats)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(loc="upper left")  # above the diagonal: the estimates lie below the true MI
     return ax
 
 
@@ -165,7 +165,7 @@ def plot_generalization(ax, noise_stds, out):
     )
     ax.plot(noise_stds, out["bound"], "s--", color=REFERENCE, label="bound sqrt(I(S;W) / 2n)")
     ax.set(xscale="log", xlabel="noise std s added to the mean", ylabel="nats of loss")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper right")
     return ax
 
 
@@ -174,5 +174,5 @@ def plot_quantization(ax, bits, mse, rd_bits, label):
     ax.plot(bits, mse, "o-", color=MODEL, label=f"uniform quantizer ({label})")
     ax.plot(rd_bits, mse, "--", color=REFERENCE, label="Gaussian R(D) at the same MSE")
     ax.set(yscale="log", xlabel="bits per weight", ylabel="weight MSE")
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper right")
     return ax
