@@ -77,8 +77,8 @@ def plot_linear_sweep(ax, variances, trained, optimum, betas):
         label="trained (colour: log β)",
     )
     for (d, r), beta in zip(trained, betas):
-        ax.annotate(f"β={beta:g}", (d, r), (4, 4), textcoords="offset points", fontsize=7)
-    ax.legend(fontsize=8)
+        ax.annotate(f"β={beta:g}", (d, r), (4, 4), textcoords="offset points")
+    ax.legend(loc="upper right")
     return ax
 
 
@@ -171,8 +171,8 @@ def plot_generalization(ax, noise_stds, out):
 
 def plot_quantization(ax, bits, mse, rd_bits, label):
     """Weight MSE of a uniform quantizer against bits per weight, and the Gaussian R(D) bound."""
-    ax.plot(bits, mse, "o-", color=MODEL, label=f"uniform quantizer ({label})")
+    ax.plot(bits, mse, "o-", color=MODEL, label="uniform quantizer")
     ax.plot(rd_bits, mse, "--", color=REFERENCE, label="Gaussian R(D) at the same MSE")
-    ax.set(yscale="log", xlabel="bits per weight", ylabel="weight MSE")
-    ax.legend(loc="upper right")
+    ax.set(yscale="log", xlabel="bits per weight", ylabel="weight MSE", title=f"layer {label}")
+    ax.legend(loc="lower left")  # below both lines, which fall from the upper left
     return ax
