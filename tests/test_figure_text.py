@@ -52,9 +52,6 @@ AWAITING_PHONE_LAYOUT = {
     ("05_rate_distortion", 29),
     ("05_rate_distortion", 34),
     ("05_rate_distortion", 40),
-    ("06_information_plane", 9),
-    ("06_information_plane", 12),
-    ("06_information_plane", 14),
     ("07_implicit_em", 24),
     ("07_implicit_em", 32),
 }
