@@ -35,10 +35,6 @@ FONTSIZE = re.compile(r"(?:fontsize=|set_fontsize\()\s*([\d.]+)")
 # (chapter file stem, code cell index) of figures whose text is under 9 CSS px at 390 px today.
 # Chapter 2 is left out: it is being restructured (its figures come from vaelib.elbo_plots).
 AWAITING_PHONE_LAYOUT = {
-    ("03_reparameterization", 12),
-    ("03_reparameterization", 14),
-    ("03_reparameterization", 17),
-    ("03_reparameterization", 20),
     ("04_vae_mnist", 24),
     ("04_vae_mnist", 28),
     ("04_vae_mnist", 31),
