@@ -36,15 +36,15 @@ def draw_joint_table(table: JointTable, x_labels, z_labels, x_name="x", z_name="
     for ax, values, cmap in cells:
         ax.imshow(values, cmap=cmap, vmin=0, vmax=2.0 * values.max(), aspect="auto")
         for (i, j), v in np.ndenumerate(values):
-            ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=10)
+            ax.text(j, i, f"{v:.3f}", ha="center", va="center")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
     axes[0, 0].set_yticks(range(n_x), [f"{x_name} = {s}" for s in x_labels])
     axes[0, 0].set_xticks(range(n_z), [f"{z_name} = {s}" for s in z_labels])
     axes[0, 0].xaxis.tick_top()
-    axes[0, 0].set_title(f"joint p({x_name}, {z_name})", fontsize=10)
-    axes[0, 1].set_title(f"margin p({x_name})", fontsize=10)
+    axes[0, 0].set_title(f"joint p({x_name}, {z_name})")
+    axes[0, 1].set_title(f"margin p({x_name})")
     axes[1, 0].set_yticks([0], [f"p({z_name})"])
     axes[1, 1].set_axis_off()
     return fig
@@ -56,14 +56,14 @@ def draw_prior_sampling(num_samples, errors: dict, ax=None):
     ``errors`` maps a label (e.g. the latent dimension) to absolute errors of shape
     (len(num_samples), repeats); the band spans their quartiles.
     """
-    fig, ax = plt.subplots(figsize=(6.0, 3.4)) if ax is None else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(6.0, 4.2)) if ax is None else (ax.figure, ax)
     for label, err in errors.items():
         low, mid, high = np.quantile(_np(err), [0.25, 0.5, 0.75], axis=1)
         (line,) = ax.loglog(num_samples, mid, "o-", ms=4, label=label)
         ax.fill_between(num_samples, low, high, color=line.get_color(), alpha=0.15)
     ax.set_xlabel("samples K from the prior")
     ax.set_ylabel(r"$|\log \hat p(x) - \log p(x)|$ (nats)")
-    ax.legend(title="latent dimension", ncol=2, fontsize=8)
+    ax.legend(title="latent dimension", ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     return fig
 
 
@@ -76,11 +76,11 @@ def draw_elbo_landscape(model: LinearGaussian, x, mu_grid, log_sigma_grid):
     log_var = 2.0 * torch.as_tensor(ls_g.reshape(n, 1))
     gap = _np(model.log_evidence(x_rep) - model.elbo(x_rep, mu, log_var)).reshape(mu_g.shape)
     post_mu, post_cov = model.posterior(x)
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
     mesh = ax.pcolormesh(mu_g, ls_g, np.log10(gap + 1e-3), cmap="viridis_r", shading="auto")
     levels = [0.01, 0.1, 0.5, 1, 2, 4, 8]
     contours = ax.contour(mu_g, ls_g, gap, levels=levels, colors="white", linewidths=0.8)
-    ax.clabel(contours, fmt="%g", fontsize=8)
+    ax.clabel(contours, fmt="%g")
     ax.plot(
         post_mu.item(),
         0.5 * math.log(post_cov.item()),
@@ -98,24 +98,28 @@ def draw_elbo_landscape(model: LinearGaussian, x, mu_grid, log_sigma_grid):
     ax.set_xlabel(r"mean of $q$")
     ax.set_ylabel(r"$\log \sigma$ of $q$")
     ax.grid(False)
-    ax.legend(loc="lower left", fontsize=8, frameon=True)
+    fig.legend(loc="outside lower center", ncol=2)
     return fig
 
 
 def draw_q_frame(model: LinearGaussian, x, mu, log_sigma, mu_range, log_p_range):
-    """One slider frame: q and the posterior (left); the ELBO, log p(x) and the gap (right)."""
+    """One slider frame: q and the posterior (top); the ELBO, log p(x) and the gap (bottom).
+
+    ``log_p_range`` is the y-range of the ELBO, up to at least log p(x); the panel adds half as
+    much again above it, where no curve goes, for its legend.
+    """
     x = torch.as_tensor(x, dtype=torch.float64)
     log_p = model.log_evidence(x).item()
     post_mu, post_cov = model.posterior(x)
     z = np.linspace(*mu_range, 400)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.0, 5.0))
     normal = lambda m, s: np.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
     ax0.fill_between(z, normal(post_mu.item(), post_cov.sqrt().item()), color=TRUTH, alpha=0.15)
     ax0.plot(z, normal(post_mu.item(), post_cov.sqrt().item()), color=TRUTH, label="p(z | x)")
     ax0.plot(z, normal(mu, math.exp(log_sigma)), color=MODEL, lw=2, label="q(z | x)")
     ax0.set_xlabel("z")
-    ax0.set_ylim(0, 2.0)
-    ax0.legend(loc="upper left")
+    ax0.set_ylim(0, 2.2)  # the legend's row above the densities
+    ax0.legend(loc="upper center", ncol=2)
     mus = torch.linspace(*mu_range, 200, dtype=torch.float64)[:, None]  # (200, 1)
     curve = model.elbo(x.expand(200, -1), mus, torch.full_like(mus, 2.0 * log_sigma))
     value = model.elbo(x, torch.tensor([[mu]]), torch.tensor([[2.0 * log_sigma]])).item()
@@ -123,17 +127,18 @@ def draw_q_frame(model: LinearGaussian, x, mu, log_sigma, mu_range, log_p_range)
     ax1.plot(_np(mus[:, 0]), _np(curve), color=MODEL, label=r"ELBO at this $\sigma$")
     ax1.vlines(mu, value, log_p, color=REFERENCE, lw=3, label="gap = KL(q || p(z|x))")
     ax1.plot(mu, value, "o", color=MODEL)
-    ax1.set_ylim(*log_p_range)
+    low, high = log_p_range
+    ax1.set_ylim(low, high + 0.5 * (high - low))  # room above log p(x), where no frame draws
     ax1.set_xlabel("mean of q")
-    ax1.set_title(f"ELBO {value:.2f}   log p(x) {log_p:.2f}   gap {log_p - value:.2f}", fontsize=9)
-    ax1.legend(loc="lower center", fontsize=8)
+    ax1.set_title(f"ELBO {value:.2f}   log p(x) {log_p:.2f}   gap {log_p - value:.2f}")
+    ax1.legend(loc="upper center", ncol=2)
     return fig
 
 
 def draw_mc_spread(num_samples, estimates, elbo_exact, log_p):
-    """Monte Carlo ELBO estimates per K (left) and their standard deviation (right, log-log)."""
+    """Monte Carlo ELBO estimates per K (top) and their standard deviation (bottom, log-log)."""
     num_samples = np.asarray(num_samples)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.0, 5.6))
     rng = np.random.default_rng(0)
     for i, est in enumerate(estimates):
         est = _np(est)
@@ -143,7 +148,7 @@ def draw_mc_spread(num_samples, estimates, elbo_exact, log_p):
     ax0.set_xticks(range(len(num_samples)), [str(k) for k in num_samples])
     ax0.set_xlabel("samples K")
     ax0.set_ylabel("ELBO estimate")
-    ax0.legend(loc="lower right", fontsize=8)
+    ax0.legend(loc="lower right")
     std = np.array([_np(e).std() for e in estimates])
     slope, intercept = np.polyfit(np.log(num_samples), np.log(std), 1)
     ax1.loglog(num_samples, std, "o", color=MODEL, label="measured")
@@ -160,31 +165,32 @@ def draw_mc_spread(num_samples, estimates, elbo_exact, log_p):
 
 
 def draw_iwae_frame(num_samples, estimates, k, log_p, elbo_exact, limits):
-    """One slider frame: the spread of the IWAE_K runs (left) and their mean against K (right).
+    """One slider frame: the spread of the IWAE_K runs (top) and their mean against K (bottom).
 
     ``estimates`` has shape (len(num_samples), repeats); ``limits`` is the histogram's x-range.
     """
     est = _np(estimates[list(num_samples).index(k)])
     means = _np(estimates).mean(axis=1)
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.4, 3.2), gridspec_kw={"width_ratios": [3, 2]})
-    ax0.hist(est.clip(*limits), bins=np.linspace(*limits, 50), color=OTHER, alpha=0.7)
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.0, 5.6))
+    counts, _, _ = ax0.hist(
+        est.clip(*limits), bins=np.linspace(*limits, 50), color=OTHER, alpha=0.7
+    )
     ax0.axvline(log_p, color=TRUTH, lw=2, label="log p(x)")
     ax0.axvline(elbo_exact, color=MODEL, ls="--", label="exact ELBO")
     ax0.axvline(est.mean(), color=REFERENCE, label=f"mean of runs {est.mean():.3f}")
     ax0.set_xlim(*limits)
+    ax0.set_ylim(0, 1.9 * counts.max())  # the legend above the tallest bar
     ax0.set_xlabel(f"IWAE estimate, K = {k} (nats)")
     ax0.set_ylabel("runs")
     below, above = (est < limits[0]).mean(), (est > limits[1]).mean()
-    ax0.set_title(
-        f"runs off the axis, piled at its edges: {below:.0%} left, {above:.0%} right", fontsize=9
-    )
-    ax0.legend(loc="upper left", fontsize=8)
+    ax0.set_title(f"runs off the axis, piled at its edges: {below:.0%} left, {above:.0%} right")
+    ax0.legend(loc="upper left")
     ax1.semilogx(num_samples, means, "o-", ms=3, color=OTHER, label="mean of runs")
     ax1.plot(k, est.mean(), "o", ms=9, color=REFERENCE)
     ax1.axhline(log_p, color=TRUTH, lw=2, label="log p(x)")
     ax1.axhline(elbo_exact, color=MODEL, ls="--", label="exact ELBO")
     ax1.set_xlabel("samples K")
-    ax1.legend(loc="center right", fontsize=8)
+    ax1.legend(loc="center right")
     return fig
 
 
@@ -218,14 +224,14 @@ def draw_iwae_gap(num_samples, gap, se, chi2):
 def draw_em(bounds: EMHistory, x_bounds, w_grid, history: EMHistory, log_p_ml, num_bounds=3):
     """EM as bound maximisation.
 
-    Left: a 1-P, scalar-W model; log p(x | w) and the bound ELBO(q_t, w) built at w_t, which
-    touches it there and peaks at w_{t+1}. Right: a larger model; distance to the maximum
+    Top: a 1-P, scalar-W model; log p(x | w) and the bound ELBO(q_t, w) built at w_t, which
+    touches it there and peaks at w_{t+1}. Bottom: a larger model; distance to the maximum
     likelihood of log p(x) and of the bound after each M-step.
     """
-    fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(7.4, 3.4))
+    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(6.0, 6.6))
     first = bounds.models[0]
     if (first.data_dim, first.latent_dim) != (1, 1):
-        raise ValueError("the left panel needs a scalar model (P = D = 1) in `bounds`")
+        raise ValueError("the top panel needs a scalar model (P = D = 1) in `bounds`")
     w_grid = torch.as_tensor(w_grid, dtype=torch.float64)
     lik = [LinearGaussian([[w]], first.b, first.sigma) for w in w_grid.tolist()]
     ax0.plot(
@@ -261,7 +267,7 @@ def draw_em(bounds: EMHistory, x_bounds, w_grid, history: EMHistory, log_p_ml, n
     ax0.set_ylim(low, bounds.log_evidence.max().item() + 0.3)
     ax0.set_xlabel("w")
     ax0.set_ylabel("per example (nats)")
-    ax0.legend(loc="lower right", fontsize=8)
+    ax0.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
     steps = np.arange(len(history.log_evidence))
     ax1.semilogy(
         steps,
@@ -281,5 +287,5 @@ def draw_em(bounds: EMHistory, x_bounds, w_grid, history: EMHistory, log_p_ml, n
     )
     ax1.set_xlabel("EM step t")
     ax1.set_ylabel("below the maximum likelihood (nats)")
-    ax1.legend(fontsize=8)
+    ax1.legend()
     return fig
