@@ -17,6 +17,9 @@ READER := .venv-reader
 RBIN   := $(READER)/bin
 RSTAMP := $(READER)/.installed
 COLAB_IPYWIDGETS := 7.7.1
+# make test runs two things at a time (CI has 2 cores): the unit tests beside the reader
+# environment's install, then the chapters two by two, one thread each (OMP_NUM_THREADS=1).
+JOBS ?= 2
 EXECUTED := _executed/chapters
 # CI and make test never touch the network (vaelib.network); quick sizes, static sliders.
 TEST_ENV := VAELIB_QUICK=1 VAELIB_OFFLINE=1
@@ -58,12 +61,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check vaelib tests book
 
 unit: $(STAMP)
-	$(TEST_ENV) $(BIN)/pytest tests -m "not book and not browser" --ignore=tests/reader
+	$(TEST_ENV) $(BIN)/pytest tests -m "not book and not browser" --ignore=tests/reader -q -rfEs
 
 # The reader's environment: Colab's ipywidgets first, then vaelib beside it (pip keeps it).
-$(RSTAMP): pyproject.toml
+$(RSTAMP): pyproject.toml Makefile
 	@test -x $(RBIN)/python || $(PYTHON) -m venv $(READER)
-	$(RBIN)/python -m pip install -q "ipywidgets==$(COLAB_IPYWIDGETS)" ipykernel "pytest>=7.4" "nbmake>=1.5"
+	$(RBIN)/python -m pip install -q "ipywidgets==$(COLAB_IPYWIDGETS)" ipykernel "pytest>=7.4" \
+	  "nbmake>=1.5" "pytest-xdist>=3.3"
 	$(RBIN)/python -m pip install -q .
 	@touch $@
 
@@ -72,8 +76,9 @@ $(RSTAMP): pyproject.toml
 chapters: $(RSTAMP)
 	$(RBIN)/python -m pip install -q --no-deps --force-reinstall .
 	rm -rf $(EXECUTED) && mkdir -p $(EXECUTED) && cp chapters/*.ipynb $(EXECUTED)/
-	cd tests/reader && $(TEST_ENV) VAELIB_STATIC=1 ../../$(RBIN)/pytest -p no:cacheprovider \
-	  --rootdir=. --confcutdir=. . ../../$(EXECUTED) --nbmake --nbmake-timeout=600 --overwrite \
+	cd tests/reader && $(TEST_ENV) VAELIB_STATIC=1 OMP_NUM_THREADS=1 ../../$(RBIN)/pytest \
+	  -p no:cacheprovider -n $(JOBS) --dist worksteal --rootdir=. --confcutdir=. \
+	  . ../../$(EXECUTED) --nbmake --nbmake-timeout=600 --overwrite \
 	  -W ignore::DeprecationWarning --durations=0 -rfEs
 
 # Debian's Chromium drives the browser test (Playwright's own browser download is not used).
@@ -91,7 +96,7 @@ chromium:
 # (make chapters); the quick book built from those executions (-W -n, into _build/quick) and the
 # headless-browser test against it.
 test: $(STAMP) chromium lint
-	$(TEST_ENV) $(BIN)/pytest tests -m "not book and not browser" --ignore=tests/reader -q -rfEs
+	$(MAKE) --no-print-directory -j $(JOBS) --output-sync=target unit $(RSTAMP)
 	$(MAKE) --no-print-directory chapters
 	$(TEST_ENV) VAELIB_REQUIRE_BROWSER=1 VAELIB_CHROMIUM=$(CHROMIUM) \
 	  $(BIN)/pytest tests -m "book or browser" --ignore=tests/reader --durations=5 -rfEs

@@ -217,14 +217,20 @@ def test_pages_show_no_stderr_warning_or_repr(quick_book):
     assert not offenders, f"stray output in the built pages: {offenders}"
 
 
-def test_quick_and_full_executions_never_share_a_cache():
-    """make book caches full-size executions; the quick book must never show them (nor the
-    other way round): the two cache folders differ and name their size."""
+@pytest.fixture(scope="module")
+def build():
+    """book/build.py, the script behind make book and the quick book, as a module."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_and_full_executions_never_share_a_cache(build):
+    """make book caches full-size executions; the quick book must never show them (nor the
+    other way round): the two cache folders differ and name their size."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     full = ROOT / config["execute"]["cache"]
     assert config["execute"]["execute_notebooks"] == "cache"
@@ -234,15 +240,35 @@ def test_quick_and_full_executions_never_share_a_cache():
     assert Path(staged["execute"]["cache"]) == build.CACHE["quick"]
 
 
-def test_a_vaelib_change_empties_the_cache(tmp_path, monkeypatch):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
+def test_a_vaelib_change_empties_the_cache(build, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     assert build.refresh_cache(cache)  # new: created
     (cache / "record").write_text("an execution")
     assert not build.refresh_cache(cache) and (cache / "record").exists()  # unchanged: kept
     monkeypatch.setattr(build, "vaelib_digest", lambda: "changed")
     assert build.refresh_cache(cache) and not (cache / "record").exists()  # changed: emptied
+
+
+def test_uncached_chapters_run_beforehand_and_the_build_finds_them(build, tmp_path, capsys):
+    """make book executes the chapters the cache lacks side by side, one thread each, with the
+    given environment; the Sphinx build then matches each one in the cache (as myst-nb does)."""
+    import nbformat
+    from jupyter_cache import get_cache
+
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    code = 'import os; print(os.environ["OMP_NUM_THREADS"], os.environ["MARK"], {})'
+    for k in range(2):
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code.format(k))])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nbformat.write(notebook, chapters / f"0{k}.ipynb")
+    cache = tmp_path / "cache"
+    build.execute_uncached(cache, chapters, 60, MARK="quick")
+    assert "executing 2 chapter(s)" in capsys.readouterr().out
+    jcache = get_cache(str(cache))
+    for k in range(2):
+        record = jcache.match_cache_notebook(nbformat.read(chapters / f"0{k}.ipynb", 4))
+        outputs = jcache.get_cache_bundle(record.pk).nb.cells[0].outputs
+        assert outputs[0]["text"] == f"1 quick {k}\n"
+    build.execute_uncached(cache, chapters, 60, MARK="quick")  # all cached: nothing runs
+    assert capsys.readouterr().out == ""
