@@ -470,6 +470,65 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "def randn(*shape, scale=1.0):",
         "def randn(*shape, scale=2.0):",
     ): "every call of randn passes its own scale: the default is never used",
+    (
+        "elbo",
+        'return -gaussian_nll(z, torch.zeros_like(z), reduction="none").sum(-1)',
+        'return -gaussian_nll(torch.zeros_like(z), z, reduction="none").sum(-1)',
+    ): (
+        "(x - mu)^2 is symmetric and zeros_like(z) has z's dtype and device; z is checked for"
+        " NaN under its own name first"
+    ),
+    (
+        "elbo",
+        'rate = kl_std_normal(mu, log_var, reduction="none").sum(-1).to(torch.float64)',
+        'rate = kl_std_normal(mu, log_var, reduction="none").sum((1)).to(torch.float64)',
+    ): "mu is checked to have shape (B, D), so dimension -1 is dimension 1",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = min(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(2, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(2**19 // k_max, 1)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(1, 3**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(1, 2*19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "n = min(chunk, num_repeats - done)",
+        "n = min(num_repeats - done, chunk)",
+    ): "min is symmetric",
+    (
+        "elbo",
+        "if (prior < 0).any() or not torch.isclose(prior.sum(), prior.new_tensor(1.0)):",
+        "if (prior < 0).any() or not torch.isclose(prior.new_tensor(1.0), prior.sum()):",
+    ): (
+        "isclose's tolerance is relative to its second argument, 1 or a sum already within "
+        "1e-5 of 1: the bounds differ by about 1e-10, a tolerance, not a formula"
+    ),
+    (
+        "elbo",
+        "if (likelihood < 0).any() or not torch.allclose(col, torch.ones_like(col)):",
+        "if (likelihood < 0).any() or not torch.allclose(torch.ones_like(col), col):",
+    ): (
+        "allclose's tolerance is relative to its second argument, 1 or a column sum already "
+        "within 1e-5 of 1: the bounds differ by about 1e-10, a tolerance, not a formula"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
