@@ -529,6 +529,37 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "allclose's tolerance is relative to its second argument, 1 or a column sum already "
         "within 1e-5 of 1: the bounds differ by about 1e-10, a tolerance, not a formula"
     ),
+    (
+        "estimators/gradients",
+        "b = (fz.sum(0, keepdim=True) - fz) / (num_samples - 1)",
+        "b = (fz.sum(0, keepdim=False) - fz) / (num_samples - 1)",
+    ): (
+        "fz.sum(0) of shape (R,) broadcasts against fz (K, R) along the last dimension "
+        "exactly as (1, R) does"
+    ),
+    (
+        "estimators/gradients",
+        "x = torch.linspace(-width, width, num, dtype=mu.dtype, device=mu.device)",
+        "x = torch.linspace(width, -width, num, dtype=mu.dtype, device=mu.device)",
+    ): "the grid is symmetric about 0: reversed, it only reorders the terms of the weighted sum",
+    (
+        "estimators/gradients",
+        "log_w = -0.5 * eps.pow(2).sum(-1)",
+        "log_w = -0.5 * eps.pow(2).sum((1))",
+    ): "eps has shape (num^D, D), so dimension -1 is dimension 1",
+    (
+        "estimators/gradients",
+        "z = mu + torch.exp(0.5 * log_var) * eps",
+        "z = mu - torch.exp(0.5 * log_var) * eps",
+    ): (
+        "the grid and its weights are symmetric in eps, so mu - sigma eps visits the same "
+        "points with the same weights (and exact_grad differentiates the same sum)"
+    ),
+    (
+        "estimators/gradients",
+        "return self.grads.var(0).sum(-1)",
+        "return self.grads.var(0).sum((1))",
+    ): "grads.var(0) has shape (2, D), so dimension -1 is dimension 1",
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
@@ -1064,7 +1095,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib  # noqa: F401  (imported once here, shared by every forked child)
     import numpy  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+
+    # torch.testing.assert_close imports torch.distributed on its first call (about 2 s): do it
+    # here once, not in every forked child
+    torch.testing.assert_close(torch.zeros(1), torch.zeros(1))
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vaelib-mutate-") as tmp:
