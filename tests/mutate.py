@@ -560,6 +560,22 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "return self.grads.var(0).sum(-1)",
         "return self.grads.var(0).sum((1))",
     ): "grads.var(0) has shape (2, D), so dimension -1 is dimension 1",
+    (
+        "latent",
+        "def encode_dataset(model, x, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:",
+        "def encode_dataset(model, x, batch_size: int = 501) -> tuple[torch.Tensor, torch.Tensor]:",
+    ): (
+        "the batch size only splits the encoding into chunks; in eval mode an image's code "
+        "does not depend on the rest of its batch"
+    ),
+    (
+        "latent",
+        "scores = path_smoothness(decode_points(model, line(centres[a], centres[b], num_steps)))",
+        "scores = path_smoothness(decode_points(model, line(centres[b], centres[a], num_steps)))",
+    ): (
+        "the path from b to a has the same steps in reverse order: the same largest, mean and"
+        " total step, and the same end-to-end distance"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
