@@ -576,6 +576,51 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "the path from b to a has the same steps in reverse order: the same largest, mean and"
         " total step, and the same end-to-end distance"
     ),
+    (
+        "sparse",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 0).float()",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() >= 1 else 0).float()",
+    ): (
+        "flatten_inputs refuses an x without a batch dimension (dim < 2) before it reads "
+        "in_features, so this value is never used"
+    ),
+    (
+        "sparse",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 0).float()",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 1).float()",
+    ): (
+        "flatten_inputs refuses an x without a batch dimension (dim < 2) before it reads "
+        "in_features, so this value is never used"
+    ),
+    (
+        "sparse",
+        "return sae_loss(xb, x_hat, a, l1)",
+        "return sae_loss(x_hat, xb, a, l1)",
+    ): "the squared error is symmetric, and inside train_sae x and x_hat are both float32",
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), (x)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), x + x.mean(0)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), x - x.sum(0)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
