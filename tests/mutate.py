@@ -13,6 +13,7 @@ Usage (from the repository root)::
     VAELIB_QUICK=1 python tests/mutate.py losses estimators/contrastive --workers 2
     python tests/mutate.py latent --list                         # print the mutants, run nothing
     python tests/mutate.py sparse --lines 120-140 --verbose      # one region, with test output
+    python tests/mutate.py elbo --lines 64,85-90                 # several lines (survivors)
 
 Modules are paths under ``vaelib/`` without ``.py``. Their test files come from ``TEST_FILES``
 or, for a module not listed there, from the test files that import it.
@@ -1107,10 +1108,14 @@ def default_test_files(module: str) -> list[str]:
 
 
 def parse_lines(spec: str | None):
+    """``"40-60,75,90-92"`` -> [(40, 60), (75, 75), (90, 92)]; None for every line."""
     if not spec:
         return None
-    a, _, b = spec.partition("-")
-    return int(a), int(b or a)
+    ranges = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        ranges.append((int(a), int(b or a)))
+    return ranges
 
 
 def main(argv=None) -> int:
@@ -1120,7 +1125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tests", nargs="+", help="test files (names in tests/) for every module")
     parser.add_argument("--workers", type=int, default=2,
                         help="parallel mutants (<= 2; half the cores on 8 or more)")  # fmt: skip
-    parser.add_argument("--lines", help="only mutants on these lines, e.g. 40-60")
+    parser.add_argument("--lines", help="only mutants on these lines, e.g. 40-60 or 40-60,75")
     parser.add_argument("--timeout-factor", type=float, default=6.0,
                         help="time limit = factor * the tests' baseline time + 60 s")  # fmt: skip
     parser.add_argument("--budget", type=float, help="start no mutant after this many seconds")
@@ -1141,7 +1146,7 @@ def main(argv=None) -> int:
     for m in modules:
         found = []
         for mutant in generate(m, (ROOT / "vaelib" / f"{m}.py").read_text()):
-            if lines is None or lines[0] <= mutant.lineno <= lines[1]:
+            if lines is None or any(a <= mutant.lineno <= b for a, b in lines):
                 found.append(mutant)
         if args.sample and len(found) > args.sample:
             found = sorted(random.Random(0).sample(found, args.sample), key=lambda x: x.lineno)
