@@ -13,6 +13,7 @@ Usage (from the repository root)::
     VAELIB_QUICK=1 python tests/mutate.py losses estimators/contrastive --workers 2
     python tests/mutate.py latent --list                         # print the mutants, run nothing
     python tests/mutate.py sparse --lines 120-140 --verbose      # one region, with test output
+    python tests/mutate.py elbo --lines 64,85-90                 # several lines (survivors)
 
 Modules are paths under ``vaelib/`` without ``.py``. Their test files come from ``TEST_FILES``
 or, for a module not listed there, from the test files that import it.
@@ -470,6 +471,157 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "def randn(*shape, scale=1.0):",
         "def randn(*shape, scale=2.0):",
     ): "every call of randn passes its own scale: the default is never used",
+    (
+        "elbo",
+        'return -gaussian_nll(z, torch.zeros_like(z), reduction="none").sum(-1)',
+        'return -gaussian_nll(torch.zeros_like(z), z, reduction="none").sum(-1)',
+    ): (
+        "(x - mu)^2 is symmetric and zeros_like(z) has z's dtype and device; z is checked for"
+        " NaN under its own name first"
+    ),
+    (
+        "elbo",
+        'rate = kl_std_normal(mu, log_var, reduction="none").sum(-1).to(torch.float64)',
+        'rate = kl_std_normal(mu, log_var, reduction="none").sum((1)).to(torch.float64)',
+    ): "mu is checked to have shape (B, D), so dimension -1 is dimension 1",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = min(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(2, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(2**19 // k_max, 1)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(1, 3**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "chunk = max(1, 2**19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+        "chunk = max(1, 2*19 // k_max)  # repeats per call: keeps (K_max, chunk, P) tensors small",
+    ): "the chunk size only batches independent repeats (memory), not what is estimated",
+    (
+        "elbo",
+        "n = min(chunk, num_repeats - done)",
+        "n = min(num_repeats - done, chunk)",
+    ): "min is symmetric",
+    (
+        "elbo",
+        "if (prior < 0).any() or not torch.isclose(prior.sum(), prior.new_tensor(1.0)):",
+        "if (prior < 0).any() or not torch.isclose(prior.new_tensor(1.0), prior.sum()):",
+    ): (
+        "isclose's tolerance is relative to its second argument, 1 or a sum already within "
+        "1e-5 of 1: the bounds differ by about 1e-10, a tolerance, not a formula"
+    ),
+    (
+        "elbo",
+        "if (likelihood < 0).any() or not torch.allclose(col, torch.ones_like(col)):",
+        "if (likelihood < 0).any() or not torch.allclose(torch.ones_like(col), col):",
+    ): (
+        "allclose's tolerance is relative to its second argument, 1 or a column sum already "
+        "within 1e-5 of 1: the bounds differ by about 1e-10, a tolerance, not a formula"
+    ),
+    (
+        "estimators/gradients",
+        "b = (fz.sum(0, keepdim=True) - fz) / (num_samples - 1)",
+        "b = (fz.sum(0, keepdim=False) - fz) / (num_samples - 1)",
+    ): (
+        "fz.sum(0) of shape (R,) broadcasts against fz (K, R) along the last dimension "
+        "exactly as (1, R) does"
+    ),
+    (
+        "estimators/gradients",
+        "x = torch.linspace(-width, width, num, dtype=mu.dtype, device=mu.device)",
+        "x = torch.linspace(width, -width, num, dtype=mu.dtype, device=mu.device)",
+    ): "the grid is symmetric about 0: reversed, it only reorders the terms of the weighted sum",
+    (
+        "estimators/gradients",
+        "log_w = -0.5 * eps.pow(2).sum(-1)",
+        "log_w = -0.5 * eps.pow(2).sum((1))",
+    ): "eps has shape (num^D, D), so dimension -1 is dimension 1",
+    (
+        "estimators/gradients",
+        "z = mu + torch.exp(0.5 * log_var) * eps",
+        "z = mu - torch.exp(0.5 * log_var) * eps",
+    ): (
+        "the grid and its weights are symmetric in eps, so mu - sigma eps visits the same "
+        "points with the same weights (and exact_grad differentiates the same sum)"
+    ),
+    (
+        "estimators/gradients",
+        "return self.grads.var(0).sum(-1)",
+        "return self.grads.var(0).sum((1))",
+    ): "grads.var(0) has shape (2, D), so dimension -1 is dimension 1",
+    (
+        "latent",
+        "def encode_dataset(model, x, batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:",
+        "def encode_dataset(model, x, batch_size: int = 501) -> tuple[torch.Tensor, torch.Tensor]:",
+    ): (
+        "the batch size only splits the encoding into chunks; in eval mode an image's code "
+        "does not depend on the rest of its batch"
+    ),
+    (
+        "latent",
+        "scores = path_smoothness(decode_points(model, line(centres[a], centres[b], num_steps)))",
+        "scores = path_smoothness(decode_points(model, line(centres[b], centres[a], num_steps)))",
+    ): (
+        "the path from b to a has the same steps in reverse order: the same largest, mean and"
+        " total step, and the same end-to-end distance"
+    ),
+    (
+        "sparse",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 0).float()",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() >= 1 else 0).float()",
+    ): (
+        "flatten_inputs refuses an x without a batch dimension (dim < 2) before it reads "
+        "in_features, so this value is never used"
+    ),
+    (
+        "sparse",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 0).float()",
+        "x = flatten_inputs(x, x[0].numel() if x.dim() > 1 else 1).float()",
+    ): (
+        "flatten_inputs refuses an x without a batch dimension (dim < 2) before it reads "
+        "in_features, so this value is never used"
+    ),
+    (
+        "sparse",
+        "return sae_loss(xb, x_hat, a, l1)",
+        "return sae_loss(x_hat, xb, a, l1)",
+    ): "the squared error is symmetric, and inside train_sae x and x_hat are both float32",
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), (x)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), x + x.mean(0)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
+    (
+        "sparse",
+        "u_c, x_c = u - u.mean(0), x - x.mean(0)",
+        "u_c, x_c = u - u.mean(0), x - x.sum(0)",
+    ): (
+        "u_c has zero column means, so subtracting any per-pixel constant from x leaves "
+        "sum(u_c * x_c) unchanged"
+    ),
 }
 
 ARITH_SWAP = {ast.Add: "-", ast.Sub: "+", ast.Mult: "/", ast.Div: "*", ast.Pow: "*"}
@@ -956,10 +1108,14 @@ def default_test_files(module: str) -> list[str]:
 
 
 def parse_lines(spec: str | None):
+    """``"40-60,75,90-92"`` -> [(40, 60), (75, 75), (90, 92)]; None for every line."""
     if not spec:
         return None
-    a, _, b = spec.partition("-")
-    return int(a), int(b or a)
+    ranges = []
+    for part in spec.split(","):
+        a, _, b = part.partition("-")
+        ranges.append((int(a), int(b or a)))
+    return ranges
 
 
 def main(argv=None) -> int:
@@ -969,7 +1125,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tests", nargs="+", help="test files (names in tests/) for every module")
     parser.add_argument("--workers", type=int, default=2,
                         help="parallel mutants (<= 2; half the cores on 8 or more)")  # fmt: skip
-    parser.add_argument("--lines", help="only mutants on these lines, e.g. 40-60")
+    parser.add_argument("--lines", help="only mutants on these lines, e.g. 40-60 or 40-60,75")
     parser.add_argument("--timeout-factor", type=float, default=6.0,
                         help="time limit = factor * the tests' baseline time + 60 s")  # fmt: skip
     parser.add_argument("--budget", type=float, help="start no mutant after this many seconds")
@@ -990,7 +1146,7 @@ def main(argv=None) -> int:
     for m in modules:
         found = []
         for mutant in generate(m, (ROOT / "vaelib" / f"{m}.py").read_text()):
-            if lines is None or lines[0] <= mutant.lineno <= lines[1]:
+            if lines is None or any(a <= mutant.lineno <= b for a, b in lines):
                 found.append(mutant)
         if args.sample and len(found) > args.sample:
             found = sorted(random.Random(0).sample(found, args.sample), key=lambda x: x.lineno)
@@ -1005,7 +1161,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib  # noqa: F401  (imported once here, shared by every forked child)
     import numpy  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+
+    # torch.testing.assert_close imports torch.distributed on its first call (about 2 s): do it
+    # here once, not in every forked child
+    torch.testing.assert_close(torch.zeros(1), torch.zeros(1))
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="vaelib-mutate-") as tmp:

@@ -138,6 +138,21 @@ def test_maximising_the_elbo_finds_the_posterior_without_seeing_it(toy1):
     assert history[-1] > history[0] and history.shape == (500,)
 
 
+def test_one_step_of_maximize_elbo_is_adams_first_step():
+    """Adam's first step moves every parameter by lr (0.05) along the sign of its gradient, and
+    the history records the ELBO summed over the batch (here -KL(q || N(0, I)), two examples)."""
+    mu0 = torch.tensor([[1.0, -2.0], [0.5, 3.0]], dtype=F64)
+    log_var0 = torch.tensor([[0.5, -1.0], [2.0, -0.3]], dtype=F64)
+    neg_kl = lambda m, v: -kl_std_normal(m, v, reduction="none").sum(-1)
+    mu, log_var, history = E.maximize_elbo(neg_kl, mu0, log_var0, num_steps=1)
+    # d(-KL)/dmu = -mu and d(-KL)/dlog_var = (1 - sigma^2) / 2: the signs of -mu and -log_var
+    torch.testing.assert_close(mu, mu0 - 0.05 * mu0.sign(), rtol=0, atol=1e-7)
+    torch.testing.assert_close(log_var, log_var0 - 0.05 * log_var0.sign(), rtol=0, atol=1e-7)
+    q = Normal(mu0, (0.5 * log_var0).exp())
+    expected = -kl_divergence(q, Normal(0.0, 1.0)).sum()
+    torch.testing.assert_close(history, expected.reshape(1))
+
+
 def test_best_diagonal_q_is_mean_field_optimum_and_leaves_a_gap(toy):
     model, x, _, _ = toy
     mu, log_var = model.mean_field_posterior(x)
@@ -222,6 +237,41 @@ def test_monte_carlo_elbo_is_unbiased_within_its_standard_error(toy):
     # the all-Monte-Carlo form (IWAE with K = 1) estimates the same ELBO
     runs = E.repeat_estimate(E.iwae_bound, model.log_likelihood, x, mu, log_var, 1, 40_000)
     assert abs(runs.mean().item() - exact) < 4 * runs.std().item() / math.sqrt(len(runs))
+
+
+def _linear_ll(x, z):
+    """log N(x | 2 z, I) summed over the data dimensions, x (B, P), z (K, B, P)."""
+    return Normal(2.0 * z, 1.0).log_prob(x).sum(-1)
+
+
+def test_default_elbo_is_one_reparameterized_sample_recomputed_by_hand():
+    """By default the ELBO uses K = 1: log p(x | mu + sigma eps) - KL, with eps the next draw."""
+    x = torch.tensor([[0.5, -1.0], [2.0, 0.3], [0.0, 1.0]], dtype=F64)
+    mu, log_var = randn(3, 2, seed=4), randn(3, 2, seed=5) * 0.5
+    sigma = (0.5 * log_var).exp()
+    torch.manual_seed(11)
+    eps = torch.randn(1, 3, 2, dtype=F64)
+    reconstruction = Normal(2.0 * (mu + sigma * eps), 1.0).log_prob(x).sum(-1)[0]
+    rate = kl_divergence(Normal(mu, sigma), Normal(0.0, 1.0)).sum(-1)
+    torch.manual_seed(11)
+    got = E.elbo_terms(_linear_ll, x, mu, log_var)
+    torch.testing.assert_close(got, (reconstruction, rate))
+    torch.manual_seed(11)
+    torch.testing.assert_close(E.elbo(_linear_ll, x, mu, log_var), reconstruction - rate)
+
+
+def test_kl_monte_carlo_with_two_samples_recomputed_by_hand():
+    """K = 2 is the smallest K with a standard error: the mean of the two log-ratios and half
+    their distance (the sample SD of two values over sqrt(2))."""
+    mu, log_var = randn(3, 2, seed=6), randn(3, 2, seed=7)
+    sigma = (0.5 * log_var).exp()
+    torch.manual_seed(12)
+    z = mu + sigma * torch.randn(2, 3, 2, dtype=F64)
+    log_ratio = (Normal(mu, sigma).log_prob(z) - Normal(0.0, 1.0).log_prob(z)).sum(-1)  # (2, B)
+    torch.manual_seed(12)
+    estimate, std_err = E.kl_monte_carlo(mu, log_var, 2)
+    torch.testing.assert_close(estimate, log_ratio.mean(0))
+    torch.testing.assert_close(std_err, (log_ratio[0] - log_ratio[1]).abs() / 2)
 
 
 def test_monte_carlo_elbo_spread_falls_like_one_over_root_k(toy):
@@ -311,6 +361,15 @@ def test_iwae_curve_uses_nested_prefixes_of_one_draw(toy):
     torch.testing.assert_close(curve[:, 0], expected)
 
 
+def test_iwae_curve_in_several_chunks_has_every_repeat():
+    """K_max = 2**10 leaves 2**9 repeats per call: 513 repeats come in calls of 512 and 1. With
+    q = p(z) and a constant p(x | z) = 1 every weight is 1, so every IWAE_K is log p(x) = 0."""
+    constant = lambda x, z: z.new_zeros(z.shape[:-1])
+    zero = torch.zeros(1, 1, dtype=F64)
+    curve = E.iwae_curve(constant, zero, zero, zero, [1, 2**10], 513)
+    torch.testing.assert_close(curve, torch.zeros(2, 513, dtype=F64), rtol=0, atol=1e-12)
+
+
 def test_log_mean_exp_is_stable():
     values = torch.tensor([1000.0, 1000.0 + math.log(3)], dtype=F64)
     assert E.log_mean_exp(values).item() == pytest.approx(1000 + math.log(2))
@@ -380,6 +439,16 @@ def test_joint_table_margins_and_posterior():
     assert table.posterior[1, 1].item() == pytest.approx(0.21 / 0.325)
 
 
+def test_joint_table_with_an_impossible_latent_value():
+    """A prior entry of 0 is allowed: that column of the joint and of the posterior is 0."""
+    prior = torch.tensor([0.6, 0.4, 0.0])
+    likelihood = torch.tensor([[0.9, 0.2, 0.5], [0.1, 0.8, 0.5]])
+    table = E.joint_table(prior, likelihood)
+    torch.testing.assert_close(table.p_x, torch.tensor([0.62, 0.38], dtype=F64))
+    torch.testing.assert_close(table.posterior[:, 2], torch.zeros(2, dtype=F64))
+    assert table.posterior[0, 0].item() == pytest.approx(0.54 / 0.62)
+
+
 # ---------------------------------------------------------------- bad input
 
 
@@ -435,6 +504,17 @@ def test_bad_variances_and_values(toy):
         model.elbo(x, mu, log_var, cov=torch.eye(2, dtype=F64))
     with pytest.raises(ValueError, match="exactly one of log_var"):
         model.elbo(x, mu)
+
+
+def test_densities_name_the_argument_that_holds_a_nan():
+    z, mu, log_var = randn(3, 2, 2, seed=0), randn(2, 2, seed=1), randn(2, 2, seed=2)
+    bad = lambda t: torch.where(torch.arange(t.numel()).reshape(t.shape) == 1, math.nan, t)
+    with pytest.raises(ValueError, match="^z contains NaN"):
+        E.log_normal_diag(bad(z), mu, log_var)
+    with pytest.raises(ValueError, match="^mu contains NaN"):
+        E.log_normal_diag(z, bad(mu), log_var)
+    with pytest.raises(ValueError, match="^z contains NaN"):
+        E.log_std_normal(bad(z))
 
 
 def test_bad_model_and_fitting_arguments():

@@ -102,6 +102,43 @@ def test_pathwise_matches_the_chain_rule():
     assert torch.allclose(g_lv, (2 * z * sigma * eps / 2).mean(0), rtol=1e-12)
 
 
+def test_one_sample_by_default_and_one_estimate_on_request():
+    """Default K = 1: f(z) * score for the score function, f'(z) (and f'(z) sigma eps / 2) for
+    the pathwise estimator, one draw z = mu + sigma eps. num_estimates=1 stacks that one
+    estimate along a leading dimension of size 1."""
+    mu, log_var = torch.tensor([0.5, -1.0], dtype=F64), torch.tensor([0.2, -0.7], dtype=F64)
+    sigma = torch.exp(0.5 * log_var)
+    set_seed(21)
+    eps = torch.randn(1, 1, 2, dtype=F64)[0, 0]
+    z = mu + sigma * eps
+    f = (z**2).sum()
+    score = (f * eps / sigma, f * (eps**2 - 1) / 2)
+    path = (2 * z, 2 * z * sigma * eps / 2)
+    for kwargs, shape in (({}, (2,)), ({"num_estimates": 1}, (1, 2))):
+        for estimator, expected in ((score_function_grad, score), (pathwise_grad, path)):
+            set_seed(21)
+            got = estimator(quadratic, mu, log_var, **kwargs)
+            assert got[0].shape == got[1].shape == shape, (estimator, kwargs)
+            for g, e in zip(got, expected):
+                torch.testing.assert_close(g.reshape(2), e, rtol=1e-12, atol=1e-12)
+
+
+def test_measure_with_two_estimates_recomputed_by_hand():
+    """R = 2, the fewest that give a variance: the sample variance of two values is half their
+    squared difference."""
+    mu, log_var = torch.tensor([0.5, -1.0], dtype=F64), torch.tensor([0.2, -0.7], dtype=F64)
+    sigma = torch.exp(0.5 * log_var)
+    set_seed(22)
+    eps = torch.randn(1, 2, 2, dtype=F64)[0]  # (K = 1, R = 2, D) -> (R, D)
+    grad_mu = 2 * (mu + sigma * eps)  # (R, D)
+    set_seed(22)
+    g = measure(pathwise_grad, quadratic, mu, log_var, 1, 2)
+    assert g.grads.shape == (2, 2, 2)
+    torch.testing.assert_close(g.grads[:, 0], grad_mu, rtol=1e-12, atol=1e-12)
+    expected_var = ((grad_mu[0] - grad_mu[1]) ** 2 / 2).sum()
+    torch.testing.assert_close(g.var[0], expected_var, rtol=1e-12, atol=1e-12)
+
+
 def test_shapes():
     mu, log_var = params([0.0, 1.0, 2.0], 1.0)
     for est in ESTIMATORS.values():
@@ -138,6 +175,29 @@ def test_quadrature_matches_closed_forms(dim):
         closed = exact_grad(expectation, mu, log_var)
         for a, b in zip(numeric, closed):
             assert torch.allclose(a, b, atol=1e-9)
+
+
+def test_quadrature_is_the_trapezoid_rule_on_its_documented_grid():
+    """Defaults: the points eps_i = -8, -7.95, ..., 8 (step 0.05, width 8 sigma), z_i = mu +
+    sigma eps_i, and weights proportional to the N(0, 1) density at eps_i."""
+    seen = []
+    f = lambda z: seen.append(z.detach().clone()) or z[..., 0] ** 3
+    mu, log_var = torch.tensor([0.5], dtype=F64), torch.tensor([math.log(4.0)], dtype=F64)
+    value = quadrature_expectation(f, mu, log_var)
+    eps = torch.arange(-160, 161, dtype=F64) * 0.05  # 321 points
+    (z,) = seen
+    torch.testing.assert_close(z[:, 0].sort().values, 0.5 + 2.0 * eps)
+    density = torch.distributions.Normal(0.0, 1.0).log_prob(eps).exp()
+    expected = (density * (0.5 + 2.0 * eps) ** 3).sum() / density.sum()
+    torch.testing.assert_close(value, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_quadrature_allows_two_million_points_and_refuses_more():
+    mu, log_var = torch.tensor([1.0], dtype=F64), torch.tensor([0.0], dtype=F64)
+    value = quadrature_expectation(quadratic, mu, log_var, step=16 / 1_999_999)  # 2,000,000
+    assert value.item() == pytest.approx(2.0)  # E[z^2] = mu^2 + sigma^2
+    with pytest.raises(ValueError, match=r"the grid has 2000001\*\*1 points"):
+        quadrature_expectation(quadratic, mu, log_var, step=16 / 2_000_000)
 
 
 def test_exact_grad_of_the_quadratic():
@@ -359,6 +419,12 @@ def test_measure_needs_two_estimates():
 def test_quadrature_refuses_high_dimensions():
     with pytest.raises(ValueError, match="use D <= 2"):
         quadrature_expectation(quadratic, torch.zeros(3, dtype=F64), torch.zeros(3, dtype=F64))
+
+
+def test_quadrature_needs_vectors_of_one_shape():
+    for mu, log_var in ((torch.zeros(1, 2), torch.zeros(1, 2)), (torch.zeros(2), torch.zeros(3))):
+        with pytest.raises(ValueError, match=r"must both have shape \(D,\)"):
+            quadrature_expectation(quadratic, mu, log_var)
 
 
 def test_exact_grad_needs_a_scalar():

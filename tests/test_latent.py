@@ -74,6 +74,17 @@ def test_active_units_counts_dimensions_whose_mean_moves():
     assert active_units(mu, threshold=0.001)[0] == 3
 
 
+def test_active_units_use_burdas_threshold_strictly():
+    """Active when A_u > 0.01 (Burda et al. 2016, sec. 5.2): a variance of 0.015 counts, one of
+    0.005 does not; a variance equal to the threshold is not above it."""
+    gap = torch.tensor([0.015, 0.005], dtype=torch.float64).mul(2).sqrt()  # var = gap^2 / 2
+    num_active, activity = active_units(torch.stack([torch.zeros(2, dtype=torch.float64), gap]))
+    torch.testing.assert_close(activity, torch.tensor([0.015, 0.005], dtype=torch.float64))
+    assert num_active == 1
+    mu = torch.tensor([[0.0, 0.0], [1.0, 3.0], [2.0, 6.0]])  # variances exactly 1 and 9
+    assert active_units(mu, threshold=1.0)[0] == 1
+
+
 def test_aggregate_posterior_matches_monte_carlo_moments():
     g = torch.Generator().manual_seed(0)
     mu = torch.randn(200, 2, generator=g) * torch.tensor([2.0, 0.5]) + torch.tensor([1.0, -1.0])
@@ -159,13 +170,16 @@ def test_class_pair_smoothness_covers_every_pair():
     result = class_pair_smoothness(model, centres, num_steps=5)
     assert result["pairs"] == [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
     assert result["max_jump"].shape == result["detour"].shape == (6,)
-    # each pair against a direct computation: decode 5 points of the segment, measure the steps
+    by_default = class_pair_smoothness(model, centres[:2])  # one pair, 16 steps by default
+    # each pair against a direct computation: decode T points of the segment, measure the steps
     model.eval()
-    for (a, b), jump, detour in zip(result["pairs"], result["max_jump"], result["detour"]):
-        t = np.linspace(0.0, 1.0, 5)[:, None]
+    cases = [(*pair, jump, detour, 5) for pair, jump, detour in zip(*result.values())]
+    cases.append((0, 1, by_default["max_jump"][0], by_default["detour"][0], 16))
+    for a, b, jump, detour, num in cases:
+        t = np.linspace(0.0, 1.0, num)[:, None]
         z = torch.tensor((1 - t) * centres[a].numpy() + t * centres[b].numpy(), dtype=torch.float32)
         with torch.no_grad():
-            images = torch.sigmoid(model.decoder(z)).reshape(5, -1).double().numpy()
+            images = torch.sigmoid(model.decoder(z)).reshape(num, -1).double().numpy()
         steps = np.sqrt(((images[1:] - images[:-1]) ** 2).mean(axis=1))
         direct = np.sqrt(((images[-1] - images[0]) ** 2).mean())
         assert jump.item() == pytest.approx(steps.max() / steps.mean(), rel=1e-5)
@@ -183,6 +197,17 @@ def test_line_grid_and_decode_points():
     model = conv_vae(4, (4, 8), (8, 4))
     assert decode_points(model, grid).shape == (9, 1, 28, 28)
     assert model.training  # decode_points restores the mode
+
+
+def test_line_and_grid_defaults():
+    """line: 16 evenly spaced points; grid_points: 9 x 9 points over [-3, 3]^2 (three prior
+    standard deviations) in a 2-D latent space, z1 increasing along a row, z2 down the rows."""
+    z0, z1 = torch.tensor([1.0, -2.0]), torch.tensor([4.0, 1.0])
+    expected = torch.stack([z0 + (z1 - z0) * k / 15 for k in range(16)])
+    torch.testing.assert_close(line(z0, z1), expected)
+    grid = grid_points()
+    by_hand = [[-3.0 + 0.75 * col, 3.0 - 0.75 * row] for row in range(9) for col in range(9)]
+    torch.testing.assert_close(grid, torch.tensor(by_hand))
 
 
 def test_plot_decoded_grid_covers_the_codes():
@@ -203,8 +228,11 @@ def test_plot_decoded_grid_covers_the_codes():
 def test_bad_codes_give_clear_errors():
     with pytest.raises(ValueError, match=r"\(N, D\)"):
         active_units(torch.zeros(5))
-    with pytest.raises(ValueError, match="log_var has shape"):
-        kl_per_dim(torch.zeros(5, 2), torch.zeros(5, 3))
+    for fn in (kl_per_dim, aggregate_posterior, summarize):  # each names the shapes it was given
+        with pytest.raises(
+            ValueError, match=r"log_var has shape \(5, 3\) but mu has shape \(5, 2\)"
+        ):
+            fn(torch.zeros(5, 2), torch.zeros(5, 3))
     with pytest.raises(ValueError, match="at least 2 images"):
         summarize(torch.zeros(1, 2), torch.zeros(1, 2))
     with pytest.raises(ValueError, match=r"\(T, 1, H, W\)"):

@@ -92,6 +92,24 @@ def test_sae_loss_known_value():
     assert sp.sae_loss(x, x_hat, a, l1=0.5).item() == pytest.approx(3.0 + 0.5 * 2.0)
 
 
+def test_sae_loss_computes_in_the_dtype_of_x():
+    """As everywhere in vaelib (``as_floats``), the first floating argument sets the dtype."""
+    x = torch.tensor([[0.1, 0.2]], dtype=torch.float32)
+    x_hat, a = torch.tensor([[0.3, -0.1]], dtype=torch.float64), torch.tensor([[1.0, 0.0]])
+    loss = sp.sae_loss(x, x_hat, a, l1=0.5)
+    assert loss.dtype == torch.float32
+    want = (0.1 - 0.3) ** 2 + (0.2 + 0.1) ** 2 + 0.5 * 1.0  # float64 arithmetic
+    assert loss.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_flatten_inputs_makes_integers_float_and_keeps_float64():
+    rows = sp.flatten_inputs(torch.arange(6).reshape(2, 1, 3), 3)
+    assert rows.dtype == torch.float32 and rows.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    fine = torch.tensor([[1.0 + 1e-12, 2.0]], dtype=torch.float64)  # 1e-12 is lost in float32
+    assert sp.flatten_inputs(fine, 2).dtype == torch.float64
+    assert torch.equal(sp.flatten_inputs(fine, 2), fine)
+
+
 # --- models, parameter counts, bad input ------------------------------------------------------
 
 
@@ -328,6 +346,26 @@ def test_implicit_decoder_is_the_least_squares_fit(mnist_small):
         )
 
 
+def test_implicit_decoder_fits_a_code_of_small_variance():
+    """The least-squares scale and per-pixel offset, against numpy's lstsq, for codes whose
+    summed squared deviation is below 1 (only exactly 0 means there is nothing to scale)."""
+    encoder = sp.Encoder(3, 2)
+    with torch.no_grad():
+        encoder.linear.weight.copy_(torch.tensor([[0.2, -0.1, 0.1], [0.1, 0.3, -0.2]]))
+        encoder.linear.bias.copy_(torch.tensor([0.05, 0.1]))
+    x = torch.rand(6, 3, generator=torch.Generator().manual_seed(15), dtype=torch.float64)
+    w = encoder.linear.weight.detach().double().numpy()
+    b = encoder.linear.bias.detach().double().numpy()
+    u = np.maximum(x.numpy() @ w.T + b, 0) @ w  # (N, D): W^T a for each row
+    assert 0 < ((u - u.mean(0)) ** 2).sum() < 1
+    # x[n, d] ~ scale * u[n, d] + offset[d]: one column for u, one indicator column per pixel
+    design = np.concatenate([u.reshape(-1, 1), np.tile(np.eye(3), (6, 1))], axis=1)
+    coef = np.linalg.lstsq(design, x.numpy().reshape(-1), rcond=None)[0]
+    scale, offset = sp.fit_implicit_decoder(encoder, x)
+    assert scale == pytest.approx(coef[0], rel=1e-6)
+    np.testing.assert_allclose(offset.numpy(), coef[1:], rtol=1e-6, atol=1e-6)
+
+
 def test_training_is_seeded(mnist_small):
     kw = dict(width=8, num_epochs=1, batch_size=128, seed=3)
     first, h1 = sp.train_encoder(mnist_small, **kw)
@@ -445,6 +483,52 @@ def test_training_history_is_the_mean_batch_loss_and_seed_sets_the_weights():
         x_hat, codes = fresh_sae(x)
         want = ((x - x_hat) ** 2).sum(1).mean() + 0.5 * codes.abs().sum(1).mean()
     assert history == pytest.approx([want.item()] * 2, rel=1e-6)
+
+
+def test_the_smallest_batch_and_a_ragged_tail_of_one():
+    """3 examples in batches of 2: one batch per epoch, the last example dropped."""
+    x = torch.rand(3, 5, generator=torch.Generator().manual_seed(16))
+    kw = dict(width=3, num_epochs=1, batch_size=2, lr=0.0, seed=6)
+    _, history = sp.train_encoder(x, lambda_var=0.3, lambda_tc=0.2, **kw)
+    torch.manual_seed(6)
+    fresh = sp.Encoder(5, 3)
+    order = torch.randperm(3, generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        a = torch.relu(x[order[:2]] @ fresh.linear.weight.T + fresh.linear.bias)
+    expected = sp.lse_loss(a) + 0.3 * sp.variance_loss(a) + 0.2 * sp.decorrelation_loss(a)
+    assert history == pytest.approx([expected.item()], rel=1e-6)
+    with pytest.raises(ValueError, match="batch_size must be between 2 and the 1 examples"):
+        sp.train_encoder(x[:1], batch_size=2)
+
+
+def test_training_defaults_are_the_documented_ones(monkeypatch):
+    """Chapter 7's settings: 64 units, lambda_var = lambda_tc = 0.01, lambda_lse = 1, batches of
+    256, Adam at lr 1e-3, seed 0, 30 epochs; the SAE's L1 weight 0.1. Recorded instead of
+    training; the objective each model would be trained on is recomputed here."""
+    calls = []
+    record = lambda model, x, loss_fn, *args: calls.append((model, loss_fn, args)) or []
+    monkeypatch.setattr(sp, "_train", record)
+    x = torch.rand(256, 6, generator=torch.Generator().manual_seed(17))
+    encoder, _ = sp.train_encoder(x)
+    sae, _ = sp.train_sae(x)
+    (model, loss_fn, args), (sae_model, sae_loss_fn, sae_args) = calls
+    assert model is encoder and sae_model is sae
+    assert args == sae_args == (30, 256, 1e-3, 0)  # num_epochs, batch_size, lr, seed
+    assert encoder.width == sae.width == 64
+    torch.manual_seed(0)
+    assert torch.equal(encoder.prototypes, sp.Encoder(6, 64).prototypes)  # seed 0
+    with torch.no_grad():
+        a = encoder(x).double().numpy()
+        x_hat, codes = sae(x)
+        got, got_sae = loss_fn(encoder, x).item(), sae_loss_fn(sae, x).item()
+    lse = -np.log(np.exp(-a).sum(1)).mean()
+    var = -np.log(a.var(0) + sp.EPS).sum()
+    centred = a - a.mean(0)
+    z = centred / np.sqrt((centred**2).mean(0) + sp.EPS)
+    tc = ((z.T @ z / len(a) - np.eye(64)) ** 2).sum()
+    assert got == pytest.approx(lse + 0.01 * var + 0.01 * tc, rel=1e-5)
+    want_sae = ((x - x_hat) ** 2).sum(1).mean() + 0.1 * codes.abs().sum(1).mean()
+    assert got_sae == pytest.approx(want_sae.item(), rel=1e-6)
 
 
 def test_silent_units_stay_finite_in_every_term():

@@ -60,13 +60,14 @@ def log_normal_diag(z, mu, log_var) -> torch.Tensor:
     z : Tensor, shape (..., B, D); mu, log_var : Tensor, shape (B, D). Returns shape (..., B).
     """
     z, mu, log_var = as_floats(("z", z), ("mu", mu), ("log_var", log_var))
+    check_finite("z", z)  # named here: inside gaussian_nll, z would be called "x"
     mu, log_var = mu.expand_as(z), log_var.expand_as(z)
     return -gaussian_nll(z, mu, log_var, reduction="none").sum(-1)
 
 
 def log_std_normal(z) -> torch.Tensor:
     """log N(z | 0, I), summed over the last dimension: the prior log-density."""
-    z = as_tensor("z", z)
+    z = check_finite("z", as_tensor("z", z))  # named here: inside gaussian_nll it is "x"
     return -gaussian_nll(z, torch.zeros_like(z), reduction="none").sum(-1)
 
 

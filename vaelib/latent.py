@@ -140,7 +140,8 @@ def class_means(mu: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def line(z_start, z_end, num_steps: int = 16) -> torch.Tensor:
-    """``num_steps`` evenly spaced points from ``z_start`` to ``z_end`` (both (D,)): (T, D)."""
+    """``num_steps`` (T, 16 by default) evenly spaced points from ``z_start`` to ``z_end`` (both
+    (D,)): (T, D)."""
     z_start, z_end = as_floats(("z_start", z_start), ("z_end", z_end))
     t = torch.linspace(0.0, 1.0, num_steps, dtype=z_start.dtype, device=z_start.device)
     t = t.unsqueeze(1)  # (T, 1)
@@ -208,6 +209,7 @@ def grid_points(limits=(-3.0, 3.0), num: int = 9, dims=(0, 1), latent_dim: int =
 
     Row-major with z[dims[1]] decreasing down the rows and z[dims[0]] increasing along a row, so
     :func:`vaelib.plot.image_grid` with ``ncols=num`` lays the images out like a scatter plot.
+    By default: 9 x 9 points over [-3, 3]^2 (three prior standard deviations) of a 2-D latent.
     """
     lo, hi = limits
     values = torch.linspace(lo, hi, num)

@@ -227,6 +227,9 @@ def train_encoder(
 ):
     """Train the decoder-free encoder on ``implicit_em_loss`` with minibatch Adam.
 
+    Defaults: chapter 7's settings (64 units, both lambdas 0.01, ``lambda_lse=1``, batches of 256,
+    lr 1e-3, seed 0) and 30 epochs.
+
     Parameters
     ----------
     x : Tensor, shape (N, D) or (N, 1, H, W)
@@ -253,8 +256,8 @@ def train_encoder(
 def train_sae(x, *, width=64, l1=0.1, num_epochs=30, batch_size=256, lr=1e-3, seed=0):
     """Train the standard sparse autoencoder on ``sae_loss`` with minibatch Adam.
 
-    Same arguments as :func:`train_encoder`, with ``l1`` the weight of the L1 penalty on the
-    codes. Returns ``(sae, history)``: a :class:`SparseAutoencoder` and the per-epoch mean loss.
+    Same arguments and defaults as :func:`train_encoder`, with ``l1`` (0.1) the weight of the L1
+    penalty. Returns ``(sae, history)``: a :class:`SparseAutoencoder` and per-epoch mean losses.
     """
     x = _prepare(x, batch_size, seed)
     sae = SparseAutoencoder(x.shape[1], width)

@@ -200,7 +200,7 @@ def quadrature_expectation(f, mu, log_var, step=0.05, width=8.0) -> torch.Tensor
     Gauss-Hermite rule converges far more slowly for an f with features at the scale of a few
     hundredths of sigma. It is differentiable in ``mu`` and ``log_var``, so :func:`exact_grad` of
     it is the reference gradient when no closed form exists. It costs (2 width / step + 1) ** D
-    evaluations of f: meant for D <= 2.
+    evaluations of f: meant for D <= 2 (a grid of more than 2,000,000 points is refused).
 
     Parameters
     ----------
