@@ -8,7 +8,6 @@ compares that frame with a fresh drawing of ``fn`` at the slider values.
 """
 
 import base64
-import io
 import itertools
 import json
 import re
@@ -33,10 +32,9 @@ def draw(a, b, c):
 
 def png(fig) -> str:
     """The figure as the data: URI a frame is stored as."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    data = widgets.frame_png(fig, dpi=DPI)
     plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 
 
 def page(grids, initial=None):

@@ -219,3 +219,24 @@ def test_check_live_fails_when_a_move_does_not_redraw(monkeypatch):
     )  # a broken form that ignores the redraw hook
     with pytest.raises(RuntimeError, match="did not redraw"):
         widgets.check_live(lambda a: plt.figure(), {"a": [0, 1]}, {"a": 0})
+
+
+def test_frames_are_palette_pngs_that_look_like_the_figure():
+    """A frame is stored with at most 256 colours, lighter than full colour and close to it."""
+    import io
+
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    for k in range(6):
+        ax.plot(np.linspace(0, 1, 50) ** (k + 1), label=f"curve {k}")
+    ax.legend()
+    full = io.BytesIO()
+    fig.savefig(full, format="png", dpi=60)
+    png = widgets.frame_png(fig, dpi=60)
+    plt.close(fig)
+    palette, rgb = Image.open(io.BytesIO(png)), Image.open(full).convert("RGB")
+    assert palette.mode == "P" and palette.size == rgb.size == (240, 180)
+    assert len(png) < len(full.getvalue())
+    error = np.abs(np.asarray(palette.convert("RGB"), float) - np.asarray(rgb, float))
+    assert error.mean() < 2.0 and np.percentile(error, 99) < 40

