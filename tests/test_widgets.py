@@ -130,6 +130,7 @@ def test_plain_text_and_description():
     assert plain_text(r"$\frac{1}{2}\log\sigma^2$") == "1/2 log σ^2"
     assert plain_text(r"$\mathcal{N}(0, 1^2)$") == "N(0, 1^2)"
     assert plain_text(r"$\partial f / \partial \mu$") == "∂f / ∂μ"
+    assert plain_text(r"$\partial/\partial\log\sigma^2$") == "∂/∂log σ^2"
     fig, (left, right) = plt.subplots(1, 2)
     left.set(title="prior", xlabel="z", ylabel="density")
     right.set(xlabel=r"$\beta$")

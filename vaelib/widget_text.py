@@ -86,7 +86,8 @@ def plain_text(text: str) -> str:
     text = re.sub(r"\\(?:mathcal|mathbf|mathrm|operatorname|text|mathit|boldsymbol)\b", "", text)
     text = re.sub(r"\\[dt]?frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2) ", text)
     text = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", text)
-    text = re.sub(r"\\(log|exp|ln|max|min|sum|hat|bar|tilde)(?![A-Za-z])", r"\1 ", text)
+    # " log ", spaced: a command just before it stays whole (\partial\log is not \partiallog)
+    text = re.sub(r"\\(log|exp|ln|max|min|sum|hat|bar|tilde)(?![A-Za-z])", r" \1 ", text)
     for tex, symbol in sorted(TEX_SYMBOLS.items(), key=lambda kv: -len(kv[0])):
         # "\partial f" -> "∂f": the space only separated the command from a letter
         text = re.sub(re.escape(tex) + r"(?![A-Za-z])(?: (?=[A-Za-z\\]))?", symbol, text)
