@@ -164,3 +164,23 @@ def test_digit_classifier_separates_two_patterns_and_accuracy_counts():
     classifier = latent_geometry.digit_classifier(x, y, num_steps=50)
     assert latent_geometry.accuracy(classifier, x, y) == 1.0
     assert latent_geometry.accuracy(classifier, x, 1 - y) == 0.0
+
+
+def test_lr_sweep_turns_its_loss_axis_logarithmic_only_for_a_wide_spread():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vaelib.figures import compare as figures
+
+    def result(finals):
+        sweep = {lr: [1e3, final] for lr, final in zip((1e-3, 3e-3, 1e-2), finals)}
+        return compare.ModelResult("m", 3e-3, sweep, [], 0)
+
+    for finals, scale in (((150.0, 130.0, 140.0), "linear"), ((150.0, 130.0, 1e9), "log")):
+        fig, ax = plt.subplots()
+        figures.lr_sweep(ax, {"m": result(finals)})
+        assert ax.get_yscale() == scale and ax.get_xscale() == "log"
+        assert list(ax.lines[0].get_ydata()) == list(finals)  # the last epoch of each rate
+        plt.close(fig)

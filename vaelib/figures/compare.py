@@ -45,14 +45,17 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
 def lr_sweep(ax, results: dict, colors=None):
     """The final validation loss of seed 0 against the learning rate, one line per model.
 
-    Both axes are logarithmic: a rate at which training diverges can end orders of magnitude
-    above the others without flattening them.
+    The loss axis turns logarithmic when the losses span more than a factor of 10, so that a rate
+    at which training diverged does not flatten the others.
     """
+    finals = []
     for k, (name, result) in enumerate(results.items()):
         color = (colors or {}).get(name, COLORS[k % len(COLORS)])
         lrs = sorted(result.sweep)
-        finals = [result.sweep[lr][-1] for lr in lrs]
-        ax.plot(lrs, finals, marker="o", color=color, label=name)
+        finals += [result.sweep[lr][-1] for lr in lrs]
+        ax.plot(lrs, finals[-len(lrs) :], marker="o", color=color, label=name)
         ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
-    ax.set(xscale="log", yscale="log", xlabel="learning rate", ylabel="final validation -ELBO")
+    spread = max(finals) / min(finals) if min(finals) > 0 else 1.0
+    ax.set(xscale="log", yscale="log" if spread > 10 else "linear")
+    ax.set(xlabel="learning rate", ylabel="final validation -ELBO")
     return ax
