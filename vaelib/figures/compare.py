@@ -52,8 +52,9 @@ def lr_sweep(ax, results: dict, colors=None):
     for k, (name, result) in enumerate(results.items()):
         color = (colors or {}).get(name, COLORS[k % len(COLORS)])
         lrs = sorted(result.sweep)
-        finals += [result.sweep[lr][-1] for lr in lrs]
-        ax.plot(lrs, finals[-len(lrs) :], marker="o", color=color, label=name)
+        losses = [result.sweep[lr][-1] for lr in lrs]
+        finals += losses
+        ax.plot(lrs, losses, marker="o", color=color, label=name)
         ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
     spread = max(finals) / min(finals) if min(finals) > 0 else 1.0
     ax.set(xscale="log", yscale="log" if spread > 10 else "linear")
