@@ -79,6 +79,46 @@ def test_compare_runs_every_seed_at_the_chosen_lr(images):
     assert result.runs[0].history.val_loss != result.runs[1].history.val_loss
 
 
+def test_a_shorter_screen_chooses_the_rate_and_every_seed_trains_in_full(images, monkeypatch):
+    trained = []  # the epochs of every call to fit
+    fit = compare.fit
+    monkeypatch.setattr(
+        compare, "fit", lambda *a, **k: trained.append(k["num_epochs"]) or fit(*a, **k)
+    )
+    # lr 0 cannot move the weights: the one-epoch screen must reject it.
+    kwargs = dict(lrs=[0.0, 3e-3], seeds=(0, 5), num_samples=4, batch_size=8)
+    results = compare.compare(
+        {"long": small_vae, "short": small_vae},
+        images[:40],
+        images[40:50],
+        images[50:],
+        num_epochs={"long": 3, "short": 1},
+        screen_epochs=1,
+        **kwargs,
+    )
+    for name, epochs in (("long", 3), ("short", 1)):
+        result = results[name]
+        assert result.lr == 3e-3 and [run.seed for run in result.runs] == [0, 5]
+        assert all(len(v) == 1 for v in result.sweep.values())  # the screen: one epoch per rate
+        assert result.curves().shape == (2, epochs)
+    # Trained for one epoch, seed 0's run is the screen's run; trained for three, it is retrained
+    # from the same seed, so its first epoch repeats the screen's.
+    assert trained == [1, 1, 3, 3] + [1, 1, 1]  # "long": screen, seeds 0 and 5; "short": no seed 0
+    assert results["short"].sweep[3e-3] == results["short"].runs[0].history.val_loss
+    long = results["long"].runs[0].history.val_loss
+    assert long[0] == pytest.approx(results["long"].sweep[3e-3][0], rel=1e-6)
+    assert long[-1] < long[0]
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="screen_epochs must be a positive integer"):
+            compare.compare(
+                {"m": small_vae}, images, images, images, screen_epochs=bad, **kwargs, num_epochs=2
+            )
+    with pytest.raises(ValueError, match=r"longer than the training of \{'m': 2\}"):
+        compare.compare(
+            {"m": small_vae}, images, images, images, screen_epochs=3, num_epochs=2, **kwargs
+        )
+
+
 def test_best_within_and_at_epoch():
     def run(losses, seconds):
         history = History(val_loss=list(losses), seconds=list(seconds))

@@ -96,3 +96,9 @@ def test_numpy_and_torch_scalars_are_glued_as_numbers(monkeypatch):
     assert shown[-1] == {"application/papermill.record/text/plain": "7"}
     G.glue("ch3_vector", np.array([1.0, 2.0]), display=False)  # arrays are left as they are
     assert "array" in shown[-1]["application/papermill.record/text/plain"]
+
+
+def test_count_agrees_the_noun_with_the_number():
+    assert G.count(1, "epoch") == "1 epoch"
+    assert [G.count(n, "epoch") for n in (0, 2, 4)] == ["0 epochs", "2 epochs", "4 epochs"]
+    assert G.count(3, "axis", "axes") == "3 axes" and G.count(1, "axis", "axes") == "1 axis"

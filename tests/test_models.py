@@ -45,6 +45,26 @@ def test_resnet_default_latent_dim_and_stem(x):
     assert encoder(x)[0].shape == (4, 128)
 
 
+def test_resnet_computes_channels_last_with_the_same_result(x):
+    torch.manual_seed(0)
+    encoder = ResNet18Encoder(8).eval()
+    weight = encoder.features.layer1[0].conv1.weight  # (64, 64, 3, 3): the layouts differ
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    # A copy in the default layout (through a state dict) computes the same codes.
+    plain = torchvision.models.resnet18(weights=None)
+    plain.conv1 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    plain.fc = torch.nn.Identity()
+    plain.load_state_dict({k: v.contiguous() for k, v in encoder.features.state_dict().items()})
+    assert plain.layer1[0].conv1.weight.is_contiguous()
+    with torch.no_grad():
+        expected = encoder.head(plain.eval()(x)).chunk(2, dim=1)
+        torch.testing.assert_close(encoder(x), expected, atol=1e-5, rtol=1e-5)
+    # The layout survives saving and loading.
+    fresh = ResNet18Encoder(8)
+    fresh.load_state_dict(encoder.state_dict())
+    assert fresh.features.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
+
+
 @pytest.fixture
 def online(monkeypatch, tmp_path):
     """No VAELIB_OFFLINE, an empty torch.hub cache and no remembered download failure."""

@@ -6,6 +6,7 @@ import torch
 from vaelib.models import conv_vae
 from vaelib.train import (
     History,
+    adam,
     evaluate,
     evaluating,
     fit,
@@ -142,3 +143,21 @@ def test_step_seconds_times_a_step_and_restores_the_weights(images):
     assert 0 < seconds < 10
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not model.training
+
+
+def test_adam_is_fused_on_the_cpu_and_updates_as_the_default_does():
+    torch.manual_seed(0)
+    weights = [torch.randn(7, 5, requires_grad=True), torch.randn(5, requires_grad=True)]
+    copies = [w.detach().clone().requires_grad_() for w in weights]
+    start = weights[0].detach().clone()
+    fused = adam(weights, 1e-2, "cpu")
+    plain = torch.optim.Adam(copies, lr=1e-2)
+    assert fused.defaults["fused"] and not plain.defaults["fused"]
+    for _ in range(5):
+        for group, optimizer in ((weights, fused), (copies, plain)):
+            optimizer.zero_grad()
+            (group[0].sin().sum() * group[1].cos().sum()).backward()
+            optimizer.step()
+    for w, c in zip(weights, copies):
+        torch.testing.assert_close(w, c, atol=1e-6, rtol=1e-6)
+    assert (weights[0] - start).abs().min() > 1e-3  # five steps of 0.01 moved every weight

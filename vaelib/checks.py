@@ -98,6 +98,13 @@ def check_positive(name: str, t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def check_count(name: str, value) -> int:
+    """Raise ``ValueError`` unless ``value`` is an integer >= 1 (``True`` is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
 def check_ndim(name: str, t: torch.Tensor, ndim: int, layout: str) -> None:
     """Raise ``ValueError`` unless ``t`` has ``ndim`` dimensions, naming the expected layout."""
     if t.dim() != ndim:

@@ -3,12 +3,16 @@ seeds, held-out learning curves against epochs and against seconds, and the IWAE
 
 The protocol of :func:`compare`, for every model:
 
-1. train it once per learning rate in a grid (seed 0) on the training split, scoring the
-   validation split after every epoch; keep the learning rate whose last validation loss is
-   lowest (the runs at the other rates are dropped);
-2. train it at that rate with the remaining seeds, so the chosen run of step 1 is seed 0;
+1. screen the learning rates: train it once per rate in a grid (seed 0) on the training split
+   for ``screen_epochs`` epochs, scoring the validation split after every epoch; keep the rate
+   whose last validation loss is lowest (the runs at the other rates are dropped);
+2. train it at that rate for its ``num_epochs`` with every seed. Where the screen was as long
+   as the training, the screen's run at the chosen rate is seed 0's run and is not repeated;
 3. score every seed's model on the test images with the ELBO and the importance-weighted bound
    (Burda et al. 2016) from the same K samples per image.
+
+A screen shorter than the training is cheap but short-sighted: the rate that is best after one
+epoch can be too large or too small for several.
 
 Used in chapter 4 (the ResNet VAE against the convolutional and MLP VAEs).
 """
@@ -22,6 +26,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from vaelib.checks import check_count
 from vaelib.config import set_seed
 from vaelib.elbo import log_importance_weights, log_mean_exp
 from vaelib.train import History, evaluating, fit
@@ -46,11 +51,11 @@ class Run:
 
 @dataclass
 class ModelResult:
-    """All runs of one model: the learning-rate sweep (seed 0) and the seeds at the chosen rate."""
+    """All runs of one model: the learning-rate screen (seed 0) and the seeds at the chosen rate."""
 
     name: str
     lr: float
-    sweep: dict  # lr -> validation losses per epoch (list of float), seed 0
+    sweep: dict  # lr -> validation losses per epoch of the screen (list of float), seed 0
     runs: list  # Run, one per seed at the chosen lr, seed 0 first
     num_params: int
 
@@ -149,6 +154,7 @@ def compare(
     lrs,
     seeds=(0, 1, 2),
     num_epochs,
+    screen_epochs=None,
     num_samples=32,
     keep_models=True,
     **fit_kwargs,
@@ -168,6 +174,10 @@ def compare(
         The first seed is the one the learning-rate sweep uses.
     num_epochs : int or dict of str to int
         Epochs per run, one number for all models or one per model.
+    screen_epochs : int, optional
+        Epochs of each run of the learning-rate screen, at most every model's ``num_epochs``;
+        by default each model's ``num_epochs`` (the screen's run at the chosen rate is then seed
+        0's run).
     num_samples : int
         K of the IWAE bound.
     keep_models : bool
@@ -179,14 +189,25 @@ def compare(
     """
     if len(seeds) == 0:
         raise ValueError("seeds must hold at least one seed")
+    epochs_of = {
+        name: num_epochs[name] if isinstance(num_epochs, dict) else num_epochs for name in models
+    }
+    if screen_epochs is not None:
+        check_count("screen_epochs", screen_epochs)
+        longer = {name: e for name, e in epochs_of.items() if screen_epochs > e}
+        if longer:
+            raise ValueError(
+                f"screen_epochs ({screen_epochs}) is longer than the training of {longer}"
+            )
     results = {}
     for name, make_model in models.items():
-        epochs = num_epochs[name] if isinstance(num_epochs, dict) else num_epochs
+        epochs = epochs_of[name]
+        screen = epochs if screen_epochs is None else screen_epochs
         lr, sweep = choose_lr(
-            name, make_model, x_train, x_val, lrs, num_epochs=epochs, seed=seeds[0], **fit_kwargs
+            name, make_model, x_train, x_val, lrs, num_epochs=screen, seed=seeds[0], **fit_kwargs
         )
-        runs = [sweep[lr]]
-        for seed in seeds[1:]:
+        runs = [sweep[lr]] if screen == epochs else []  # seed 0's run, where it is one
+        for seed in seeds[len(runs) :]:
             runs.append(
                 train_run(
                     name,

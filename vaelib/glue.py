@@ -7,6 +7,7 @@
   outside IPython it does nothing.
 * :func:`glue_choice` glues one of two phrases, chosen by the numbers ("drops" or "rises"), so a
   sentence that states an outcome cannot contradict the result it describes.
+* :func:`count` writes a number with its noun ("1 epoch", "4 epochs") for a glued phrase.
 * :func:`claim` asserts a qualitative statement the prose makes; when the numbers contradict it,
   the chapter stops with a :class:`ClaimError` that says which sentence failed and why.
 
@@ -63,6 +64,16 @@ def glue_choice(name: str, condition: bool, if_true: str, if_false: str) -> str:
     phrase = if_true if bool(condition) else if_false
     glue(name, phrase, display=False)
     return phrase
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in the number the count calls for: "1 epoch", "4 epochs".
+
+    Examples
+    --------
+    >>> glue("ch4_resnet_epochs", count(NUM_EPOCHS, "epoch"), display=False)
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def claim(condition: bool, statement: str, evidence: str = "") -> None:

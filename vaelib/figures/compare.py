@@ -43,7 +43,7 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
 
 
 def lr_sweep(ax, results: dict, colors=None):
-    """The final validation loss of seed 0 against the learning rate, one line per model.
+    """The validation loss of seed 0 at the end of the screen against the learning rate, per model.
 
     The loss axis turns logarithmic when the losses span more than a factor of 10, so that a rate
     at which training diverged does not flatten the others.
@@ -58,5 +58,5 @@ def lr_sweep(ax, results: dict, colors=None):
         ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
     spread = max(finals) / min(finals) if min(finals) > 0 else 1.0
     ax.set(xscale="log", yscale="log" if spread > 10 else "linear")
-    ax.set(xlabel="learning rate", ylabel="final validation -ELBO")
+    ax.set(xlabel="learning rate", ylabel="validation -ELBO, end of screen")
     return ax
