@@ -206,7 +206,7 @@ def test_digit_classifier_separates_two_patterns_and_accuracy_counts():
     assert latent_geometry.accuracy(classifier, x, 1 - y) == 0.0
 
 
-def test_lr_sweep_turns_its_loss_axis_logarithmic_only_for_a_wide_spread():
+def test_lr_sweep_draws_a_diverged_rate_on_the_capped_edge_with_its_value():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -218,9 +218,17 @@ def test_lr_sweep_turns_its_loss_axis_logarithmic_only_for_a_wide_spread():
         sweep = {lr: [1e3, final] for lr, final in zip((1e-3, 3e-3, 1e-2), finals)}
         return compare.ModelResult("m", 3e-3, sweep, [], 0)
 
-    for finals, scale in (((150.0, 130.0, 140.0), "linear"), ((150.0, 130.0, 1e9), "log")):
-        fig, ax = plt.subplots()
-        figures.lr_sweep(ax, {"m": result(finals)})
-        assert ax.get_yscale() == scale and ax.get_xscale() == "log"
-        assert list(ax.lines[0].get_ydata()) == list(finals)  # the last epoch of each rate
-        plt.close(fig)
+    fig, ax = plt.subplots()
+    figures.lr_sweep(ax, {"m": result((150.0, 130.0, 140.0))})
+    assert list(ax.lines[0].get_ydata()) == [150.0, 130.0, 140.0]  # the last epoch of each rate
+    assert ax.get_xscale() == "log" and not ax.texts
+    plt.close(fig)
+
+    fig, ax = plt.subplots()
+    figures.lr_sweep(ax, {"m": result((150.0, 130.0, 1e9)), "n": result((160.0, 170.0, 180.0))})
+    cap = 2 * 165.0  # twice the median of the six losses, (160 + 170) / 2
+    assert list(ax.lines[0].get_ydata()) == [150.0, 130.0, cap]
+    assert [t.get_text() for t in ax.texts] == ["1e+09"]
+    low, high = ax.get_ylim()
+    assert low < 130.0 and cap < high < 1.1 * cap
+    plt.close(fig)

@@ -6,6 +6,7 @@ Used in chapter 4 (the ResNet VAE against the convolutional and MLP VAEs).
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from vaelib.plot import COLORS
 
@@ -32,12 +33,25 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
         epochs = np.arange(1, curves.shape[1] + 1)
         label = f"{name} (lr {result.lr:g})"
         for ax, t in ((ax_epochs, epochs), (ax_seconds, result.elapsed())):
+            if len(t) == 1:  # one epoch: a point, with the seeds' range as an error bar
+                ax.errorbar(
+                    t,
+                    mean,
+                    yerr=[mean - lo, hi - mean],
+                    marker="o",
+                    ms=6,
+                    capsize=4,
+                    color=color,
+                    label=label,
+                )
+                continue
             ax.plot(t, mean, marker="o", ms=3, color=color, label=label)
             ax.fill_between(t, lo, hi, color=color, alpha=0.25, linewidth=0)
     # Both axes labelled (they may be stacked); the legend is the caller's, e.g. below the figure.
     for ax in axes:
         ax.set(ylabel="validation -ELBO (nats)")
     ax_epochs.set(xlabel="epoch")
+    ax_epochs.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_seconds.set(xlabel="training seconds (mean over seeds)", xscale="log")
     return axes
 
@@ -45,18 +59,39 @@ def learning_curves(axes, results: dict, key: str = "val_loss", colors=None):
 def lr_sweep(ax, results: dict, colors=None):
     """The validation loss of seed 0 at the end of the screen against the learning rate, per model.
 
-    The loss axis turns logarithmic when the losses span more than a factor of 10, so that a rate
-    at which training diverged does not flatten the others.
+    A rate at which training diverged would flatten the others, so the loss axis stops at twice
+    the median of all the losses: a point beyond it is drawn on that edge as a triangle, with
+    its value written beside it.
     """
-    finals = []
+    finals = [loss for result in results.values() for loss in _screen_losses(result).values()]
+    cap = 2 * float(np.median(finals))
+    clipped = max(finals) > cap
     for k, (name, result) in enumerate(results.items()):
         color = (colors or {}).get(name, COLORS[k % len(COLORS)])
-        lrs = sorted(result.sweep)
-        losses = [result.sweep[lr][-1] for lr in lrs]
-        finals += losses
-        ax.plot(lrs, losses, marker="o", color=color, label=name)
-        ax.plot([result.lr], [result.sweep[result.lr][-1]], marker="*", ms=12, color=color)
-    spread = max(finals) / min(finals) if min(finals) > 0 else 1.0
-    ax.set(xscale="log", yscale="log" if spread > 10 else "linear")
-    ax.set(xlabel="learning rate", ylabel="validation -ELBO, end of screen")
+        screen = _screen_losses(result)
+        lrs = sorted(screen)
+        shown = [min(screen[lr], cap) for lr in lrs]
+        ax.plot(lrs, shown, marker="o", color=color, label=name)
+        ax.plot([result.lr], [min(screen[result.lr], cap)], marker="*", ms=12, color=color)
+        for lr in lrs:
+            if screen[lr] > cap:
+                ax.plot([lr], [cap], marker="^", ms=9, color=color)
+                ax.annotate(
+                    f"{screen[lr]:.3g}",
+                    (lr, cap),
+                    xytext=(-6, -4),
+                    textcoords="offset points",
+                    ha="right",
+                    va="top",
+                    color=color,
+                )
+    ax.set(xscale="log", xlabel="learning rate", ylabel="validation -ELBO, end of screen")
+    if clipped:
+        bottom = min(finals)
+        ax.set_ylim(bottom - 0.05 * (cap - bottom), cap + 0.05 * (cap - bottom))
     return ax
+
+
+def _screen_losses(result) -> dict:
+    """Learning rate -> the validation loss at the end of the screen (seed 0)."""
+    return {lr: losses[-1] for lr, losses in result.sweep.items()}
