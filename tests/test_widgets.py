@@ -140,6 +140,16 @@ def test_plain_text_and_description():
     fig, axes = plt.subplots(1, 3)
     assert describe_figure(fig) == "3 panels"  # nothing labelled: at least how many
     plt.close(fig)
+    # An unlabelled panel is still counted; a colour bar is a panel's scale, not a panel.
+    fig, (left, middle, right) = plt.subplots(1, 3)
+    left.set(xlabel="x", ylabel="y")
+    right.set(title="codes")
+    fig.colorbar(middle.imshow([[0.0, 1.0]]), ax=middle, label="epoch")
+    assert (
+        describe_figure(fig)
+        == "3 panels: y against x; “codes”; 1 without labels. colour scale: epoch"
+    )
+    plt.close(fig)
 
 
 def test_alt_and_caption_keywords():

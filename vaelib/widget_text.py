@@ -99,22 +99,33 @@ def plain_text(text: str) -> str:
 
 def describe_figure(fig, titles=True) -> str:
     """What a matplotlib figure shows, from its titles and axis labels, in one sentence
-    (without the titles, which often hold the current values, when ``titles`` is False)."""
-    panels = []
+    (without the titles, which often hold the current values, when ``titles`` is False).
+
+    Every visible panel is counted, labelled or not; a colour bar is not a panel but the colour
+    scale of one, named by its label.
+    """
+    panels, unlabelled, scales = [], 0, []
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         title, x, y = (plain_text(t) for t in (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()))
+        if getattr(ax, "_colorbar", None) is not None:
+            scales.append(y or x)
+            continue
         title = title if titles else ""
         axes = f"{y} against {x}" if x and y else (y or x)
         words = f"“{title}”" + (f", {axes}" if axes else "") if title else axes
         if words:
             panels.append(words)
+        else:
+            unlabelled += 1
     suptitle = fig._suptitle.get_text() if titles and getattr(fig, "_suptitle", None) else ""
     head = f"“{plain_text(suptitle)}”" if suptitle else ""
-    shown = sum(ax.get_visible() for ax in fig.axes)
-    if len(panels) > 1:
-        body = f"{len(panels)} panels: " + "; ".join(panels)
+    shown = len(panels) + unlabelled
+    if shown > 1 and panels:
+        rest = f"; {unlabelled} without labels" if unlabelled else ""
+        body = f"{shown} panels: " + "; ".join(panels) + rest
     else:
         body = panels[0] if panels else (f"{shown} panels" if shown > 1 else "")
-    return ". ".join(p for p in (head, body) if p) or "a figure"
+    scale = "colour scale: " + ", ".join(s for s in scales if s) if any(scales) else ""
+    return ". ".join(p for p in (head, body, scale) if p) or "a figure"
