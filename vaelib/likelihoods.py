@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from vaelib.checks import as_tensor, check_broadcast, check_finite
+from vaelib.checks import as_tensor, check_broadcast, check_count, check_finite
 from vaelib.losses import reduce
 
 TAYLOR_RADIUS = 1e-2  # |1 - 2 lambda| below this uses the series of log C(lambda)
@@ -181,9 +181,8 @@ def unit_cube_to_bin_nll(nll_density, num_dims: int, num_bins: int = 256):
     float or Tensor
         In nats. Used in chapter 0.
     """
-    for name, n in (("num_dims", num_dims), ("num_bins", num_bins)):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"{name} must be a positive integer, got {n!r}")
+    check_count("num_dims", num_dims)
+    check_count("num_bins", num_bins)
     return nll_density + num_dims * math.log(num_bins)
 
 

@@ -63,12 +63,13 @@ def lr_sweep(ax, results: dict, colors=None):
     the median of all the losses: a point beyond it is drawn on that edge as a triangle, with
     its value written beside it.
     """
-    finals = [loss for result in results.values() for loss in _screen_losses(result).values()]
+    screens = {name: _screen_losses(result) for name, result in results.items()}
+    finals = [loss for screen in screens.values() for loss in screen.values()]
     cap = 2 * float(np.median(finals))
     clipped = max(finals) > cap
     for k, (name, result) in enumerate(results.items()):
         color = (colors or {}).get(name, COLORS[k % len(COLORS)])
-        screen = _screen_losses(result)
+        screen = screens[name]
         lrs = sorted(screen)
         shown = [min(screen[lr], cap) for lr in lrs]
         ax.plot(lrs, shown, marker="o", color=color, label=name)

@@ -23,7 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
-from vaelib.checks import check_finite, check_ndim
+from vaelib.checks import check_count, check_finite, check_ndim
 from vaelib.reparam import clamp_log_var
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -64,8 +64,7 @@ def check_images(name: str, x, shape=IMAGE_SHAPE) -> torch.Tensor:
 
 def check_latent_dim(latent_dim) -> None:
     """Raise ``ValueError`` unless ``latent_dim`` is a positive integer."""
-    if not isinstance(latent_dim, int) or isinstance(latent_dim, bool) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    check_count("latent_dim", latent_dim)
 
 
 def _split(h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
